@@ -1,0 +1,1 @@
+"""The handbook's command-line tool and MkDocs hooks (see `python -m handbook --help`)."""

@@ -1,0 +1,57 @@
+"""Build both language sites, online (site/) or offline (site-offline/ plus a zip)."""
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+
+from .paths import LANGS, ROOT, SITE, SITE_OFFLINE, config_file
+
+OFFLINE_ZIP = ROOT / "handbook-offline.zip"
+
+
+@contextmanager
+def _env(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: v for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def site_dir(lang: str, root: Path) -> Path:
+    """zh at the root, en under en/: one tree that works hosted and from disk."""
+    return root if lang == LANGS[0] else root / lang
+
+
+def load(lang: str, root: Path = SITE, offline: bool = False, **overrides):
+    with _env(HANDBOOK_OFFLINE="true" if offline else "false"):
+        return load_config(str(config_file(lang)), site_dir=str(site_dir(lang, root)), **overrides)
+
+
+def build_lang(lang: str, root: Path = SITE, offline: bool = False, dirty: bool = False) -> None:
+    mkdocs_build(load(lang, root, offline), dirty=dirty)  # strict: true in mkdocs.yml turns warnings into a failure
+
+
+def build_all(root: Path | None = None, offline: bool = False) -> Path:
+    root = root or (SITE_OFFLINE if offline else SITE)
+    if root.exists():
+        shutil.rmtree(root)
+    for lang in LANGS:  # zh first: it cleans the root, en then lands in root/en
+        build_lang(lang, root, offline)
+    return root
+
+
+def zip_site(root: Path, target: Path = OFFLINE_ZIP) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                z.write(path, Path("handbook") / path.relative_to(root))
+    return target

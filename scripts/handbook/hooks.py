@@ -1,0 +1,129 @@
+"""MkDocs hooks: the handbook's build-time rules and generated content.
+
+Loaded by MkDocs from the `hooks:` list in mkdocs.yml. Every check fails the build with a message
+that names the file and says what to do; nothing fails silently.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
+
+from handbook import glossary, mathml, notebook_pages, registry  # noqa: E402
+from handbook.paths import LANGS, lang_dir  # noqa: E402
+
+NAV_TITLES = {
+    "zh": {"home": "首页", "chapters": "章节", "labs": "实验", "reference": "参考"},
+    "en": {"home": "Home", "chapters": "Chapters", "labs": "Labs", "reference": "Reference"},
+}
+LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
+
+
+def _lang(config) -> str:
+    return config.theme["language"]
+
+
+def on_config(config):
+    lang = _lang(config)
+    reg = registry.load()
+    errors = registry.problems(reg)
+    if errors:
+        raise PluginError("\n".join(errors))
+    t = NAV_TITLES[lang]
+    config.nav = [
+        {t["home"]: "index.md"},
+        {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.chapters]},
+        {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.existing_labs()]]},
+        {t["reference"]: ["glossary.md"]},
+    ]
+    if lang == "zh":
+        glossary.teach_segmenter()
+    return config
+
+
+def on_files(files, config):
+    lang = _lang(config)
+    other = next(l for l in LANGS if l != lang)
+    for f in files.documentation_pages():
+        if not (lang_dir(other) / f.src_uri).exists():
+            raise PluginError(
+                f"docs/{lang}/{f.src_uri} has no twin docs/{other}/{f.src_uri}: every page exists in both "
+                f"languages with the same path; add the translation (or remove the page from both)."
+            )
+    files.append(File.generated(config, "glossary.md", content=glossary.page(lang)))
+    files.append(File.generated(config, "labs/index.md", content=notebook_pages.index_page(lang)))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    lang = _lang(config)
+    where = f"docs/{lang}/{page.file.src_uri}"
+    if not page.file.generated_by:
+        _check_heading_ids(markdown, where)
+    if page.file.src_uri.startswith("chapters/"):
+        markdown = _add_lab_links(markdown, lang)
+    return markdown
+
+
+def _check_heading_ids(markdown: str, where: str) -> None:
+    heads = registry.headings(markdown)
+    for line, level, text, hid in heads:
+        if level >= 2 and hid is None:
+            raise PluginError(
+                f"{where}:{line}: heading '{text}' has no explicit id; add one like "
+                f"`{{#short-english-id}}` (ids are part of the URL and must match the other language)"
+            )
+    counts = Counter(hid for *_, hid in heads if hid)
+    for line, _, text, hid in heads:
+        if hid and counts[hid] > 1:
+            raise PluginError(f"{where}:{line}: heading id '#{hid}' is used {counts[hid]} times on the page; make each id unique")
+
+
+def _add_lab_links(markdown: str, lang: str) -> str:
+    """Under each question heading, link the labs the registry names for it (those that exist)."""
+    reg = registry.load()
+    live = set(reg.existing_labs())
+    out = []
+    for line in markdown.splitlines():
+        out.append(line)
+        m = registry.HEADING.match(line)
+        if not m or m.group(3) not in reg.questions:
+            continue
+        labs = [lab for lab in reg.questions[m.group(3)].labs if lab in live]
+        if labs:
+            links = " · ".join(f"[{registry.lab_title(lab, lang)}](../labs/{lab}.ipynb)" for lab in labs)
+            out += ["", f"{LAB_LINE[lang]}{links}", "{: .q-labs }", ""]
+    return "\n".join(out) + "\n"
+
+
+def on_page_content(html, page, config, files):
+    return mathml.render_html(html)
+
+
+def on_post_page(output, page, config):
+    if notebook_pages.is_notebook_page(output):
+        return notebook_pages.slim(output, page, config)
+    return output
+
+
+def on_post_build(config):
+    lang = _lang(config)
+    notebook_pages.write_shared_css(config)
+    site = Path(config.site_dir)
+    index = site / "search" / "search_index.json"
+    if not index.exists() or index.stat().st_size < 1000:
+        raise PluginError(f"the {lang} search index {index} is missing or empty: is the search plugin configured in docs/mkdocs.{lang}.yml?")
+    for slug in registry.load().existing_labs():
+        name = f"labs/{slug}.html" if not config.use_directory_urls else f"labs/{slug}/index.html"
+        page = site / name
+        if not page.exists() or "jupyter-wrapper" not in page.read_text(encoding="utf-8"):
+            raise PluginError(
+                f"{page} is not a rendered notebook page: mkdocs-jupyter did not render docs/{lang}/labs/{slug}.ipynb; "
+                f"run `scripts/run execute` and check the mkdocs-jupyter `include` pattern"
+            )

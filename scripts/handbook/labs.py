@@ -1,0 +1,200 @@
+"""Execute the labs once, cache the results, and write one executed notebook per language.
+
+A lab is `notebooks/<slug>.py` in jupytext percent format: code cells written once, markdown cells
+marked `lang="zh"` or `lang="en"`. The code runs once per change in a fresh kernel; the result is
+cached under a hash of everything that can change it (the lab, the shared modules and data next to
+it, the pinned environment). Each language then gets `docs/<lang>/labs/<slug>.ipynb`, rendered by
+mkdocs-jupyter.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from . import mathml, registry
+from .paths import CACHE, LANGS, NOTEBOOKS, ROOT, lang_dir
+
+CELL_TIMEOUT = 180          # seconds; a lab should take well under a minute in all
+CACHE_DIR = CACHE / "labs"
+FORMAT_VERSION = "1"        # bump when the way notebooks are written changes
+COST = {
+    "zh": "**运行成本：** CPU，约 {s} 秒（在 2 核 CPU 上实测，离线运行）。",
+    "en": "**Cost:** CPU, about {s} s (measured on 2 CPU cores, offline).",
+}
+
+
+class LabError(RuntimeError):
+    """A lab failed: the message names the lab, the cell and the error."""
+
+
+@dataclass
+class Result:
+    slug: str
+    seconds: float
+    cached: bool
+
+
+def read_lab(slug: str):
+    return jupytext.read(NOTEBOOKS / f"{slug}.py")
+
+
+def lab_sources() -> list[str]:
+    """Every lab source in notebooks/ (modules imported by labs are not labs)."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("*.py") if p.read_text(encoding="utf-8").lstrip().startswith("# %%"))
+
+
+def _shared_inputs() -> list[Path]:
+    """Files every lab may read: helper modules and data next to the labs, and the pinned environment."""
+    modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources()]
+    data = sorted(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return modules + data + [ROOT / "pyproject.toml"]
+
+
+def cache_key(slug: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{FORMAT_VERSION} {sys.version} {platform.machine()}".encode())
+    for path in [NOTEBOOKS / f"{slug}.py", *_shared_inputs()]:
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _code_notebook(lab) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c.source) for c in lab.cells if c.cell_type == "code"]
+    return nb
+
+
+def _kernel_env() -> dict:
+    env = dict(os.environ)
+    env.update(
+        PYTHONHASHSEED="0",
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+        HF_HUB_OFFLINE="1",            # a lab that tries to download fails here, not on a reader's laptop
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(NOTEBOOKS), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def execute(slug: str) -> tuple[nbformat.NotebookNode, float]:
+    """Run a lab's code in a fresh kernel; raise LabError naming the cell that failed."""
+    lab = read_lab(slug)
+    nb = _code_notebook(lab)
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute(env=_kernel_env())
+    except (CellExecutionError, CellTimeoutError) as exc:
+        failed = next(
+            (i for i, c in enumerate(nb.cells)
+             if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            None,
+        )
+        where = f"code cell {failed + 1} (starts {nb.cells[failed].source.splitlines()[0]!r})" if failed is not None else "a cell"
+        summary = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise LabError(f"lab {slug} (notebooks/{slug}.py) failed in {where}: {summary}") from exc
+    return nb, time.perf_counter() - start
+
+
+def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: str) -> nbformat.NotebookNode:
+    """The notebook a reader of `lang` gets: that language's prose, the shared executed code cells."""
+    lab = read_lab(slug)
+    outputs = iter(executed.cells)
+    cells, costed = [], False
+    for cell in lab.cells:
+        if cell.cell_type == "code":
+            ran = next(outputs)
+            code = nbformat.v4.new_code_cell(cell.source, outputs=ran.outputs, execution_count=ran.execution_count)
+            cells.append(code)
+        elif cell.metadata.get("lang", lang) == lang:
+            text = mathml.render_markdown(cell.source)
+            if not costed:  # the cost goes right under the title and source note
+                text += "\n\n" + COST[lang].format(s=max(1, round(seconds)))
+                costed = True
+            cells.append(nbformat.v4.new_markdown_cell(text))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(executed.metadata))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
+    return nb
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return  # keep the mtime, so serve does not rebuild and the page render cache stays valid
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def run_one(slug: str, force: bool = False) -> Result:
+    key = cache_key(slug)
+    cached_nb, cached_meta = CACHE_DIR / f"{slug}-{key}.ipynb", CACHE_DIR / f"{slug}-{key}.json"
+    if not force and cached_nb.exists() and cached_meta.exists():
+        executed = nbformat.read(cached_nb, as_version=4)
+        seconds, cached = json.loads(cached_meta.read_text())["seconds"], True
+    else:
+        executed, seconds = execute(slug)
+        cached = False
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        for stale in CACHE_DIR.glob(f"{slug}-*"):
+            stale.unlink()
+        nbformat.write(executed, cached_nb)
+        cached_meta.write_text(json.dumps({"seconds": seconds}))
+    for lang in LANGS:
+        nb = localise(slug, executed, seconds, lang)
+        _write_if_changed(lang_dir(lang) / "labs" / f"{slug}.ipynb", nbformat.writes(nb) + "\n")
+    return Result(slug, seconds, cached)
+
+
+def unlisted_labs() -> list[str]:
+    """Lab sources that the registry does not list (they would be in neither site)."""
+    listed = set(registry.load().labs)
+    return [slug for slug in lab_sources() if slug not in listed]
+
+
+def remove_orphans() -> None:
+    """Delete generated notebooks whose lab source is gone, so no page outlives its lab."""
+    live = set(lab_sources())
+    for lang in LANGS:
+        for nb in (lang_dir(lang) / "labs").glob("*.ipynb"):
+            if nb.stem not in live:
+                nb.unlink()
+
+
+def run_all(slugs: list[str] | None = None, force: bool = False, jobs: int = 1) -> list[Result]:
+    unlisted = unlisted_labs()
+    if unlisted:
+        raise LabError(f"notebooks/{unlisted[0]}.py is not listed under `labs:` in docs/registry.yml; add it there so it is on the site")
+    slugs = slugs or registry.load().existing_labs()
+    remove_orphans()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda s: run_one(s, force), slugs))
+
+
+def timing_table(results: list[Result]) -> str:
+    lines = [f"{'lab':28} {'seconds':>8}  status", "-" * 48]
+    for r in results:
+        lines.append(f"{r.slug:28} {r.seconds:8.1f}  {'cached' if r.cached else 'executed'}")
+    lines.append("-" * 48)
+    lines.append(f"{'total (as measured)':28} {sum(r.seconds for r in results):8.1f}")
+    return "\n".join(lines)

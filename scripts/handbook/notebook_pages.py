@@ -1,0 +1,50 @@
+"""Lab pages rendered by mkdocs-jupyter, made light and self-contained, and the labs index page."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import registry
+
+# mkdocs-jupyter inlines ~590 KB of Jupyter CSS into every notebook page; one shared file is cached once
+_INLINE_STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+_EMPTY_SCRIPT = re.compile(r'<script[^>]*\ssrc=""[^>]*>\s*</script>')
+SHARED_CSS = "assets/stylesheets/jupyter.css"
+_css_seen: dict[str, str] = {}
+
+INDEX = {
+    "zh": "# 实验\n\n每个实验都是一份已执行的笔记本：代码只写一次，在笔记本电脑的 CPU 上几秒到几十秒跑完，完全离线。"
+          "每页顶部注明来源文章、原代码的问题和运行成本，末尾的“检查”单元格断言实验结果。\n\n",
+    "en": "# Labs\n\nEach lab is an executed notebook: the code runs on a laptop CPU in seconds, fully offline. "
+          "The top of each page names its source article, what the original code got wrong and what the lab costs "
+          "to run; a final check cell asserts the result.\n\n",
+}
+
+
+def index_page(lang: str) -> str:
+    reg = registry.load()
+    items = [f"- [{registry.lab_title(slug, lang)}]({slug}.ipynb)" for slug in reg.existing_labs()]
+    return INDEX[lang] + "\n".join(items) + "\n"
+
+
+def is_notebook_page(html: str) -> bool:
+    return 'class="jupyter-wrapper"' in html
+
+
+def slim(html: str, page, config) -> str:
+    styles = _INLINE_STYLE.findall(html)
+    css = "\n".join(styles)
+    _css_seen[config.site_dir] = css
+    base = page.url.count("/") * "../" if page.url else ""
+    link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
+    html = _INLINE_STYLE.sub("", html, count=len(styles))
+    html = html.replace('<div class="jupyter-wrapper">', link + '<div class="jupyter-wrapper">', 1)
+    return _EMPTY_SCRIPT.sub("", html)
+
+
+def write_shared_css(config) -> None:
+    css = _css_seen.get(config.site_dir)
+    if css:
+        target = Path(config.site_dir) / SHARED_CSS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(css, encoding="utf-8")

@@ -1,0 +1,138 @@
+"""The one registry (docs/registry.yml) and what the chapters say about it."""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .paths import DOCS, NOTEBOOKS, lang_dir
+
+REGISTRY_FILE = DOCS / "registry.yml"
+DIFFICULTIES = ("basic", "intermediate", "advanced")
+
+# `### 3. 如何评估大模型的效果？ {#q-evaluate-llm}`: a heading with an explicit attr_list id
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*\{\s*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
+ANY_HEADING = re.compile(r"^(#{1,6})\s+\S")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    chapter: str
+    article: str
+    section: str
+    topic: str
+    difficulty: str
+    labs: tuple[str, ...] = ()
+    same_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Registry:
+    topics: dict
+    chapters: list[dict]
+    labs: list[str]
+    questions: dict[str, Question] = field(default_factory=dict)
+
+    def chapter_of_article(self, article: str) -> dict:
+        return next(c for c in self.chapters if c["article"] == article)
+
+    def existing_labs(self) -> list[str]:
+        """Labs whose source exists, in reading order: only these are on the site and linked."""
+        return [slug for slug in self.labs if (NOTEBOOKS / f"{slug}.py").exists()]
+
+
+@functools.lru_cache(maxsize=1)
+def _load(mtime: float) -> Registry:
+    data = yaml.safe_load(REGISTRY_FILE.read_text(encoding="utf-8"))
+    chapters = data["chapters"]
+    by_article = {c["article"]: c["slug"] for c in chapters}
+    questions = {}
+    for qid, meta in data["questions"].items():
+        article, section = meta["source"]
+        questions[qid] = Question(
+            id=qid,
+            chapter=by_article[article],
+            article=article,
+            section=section,
+            topic=meta["topic"],
+            difficulty=meta["difficulty"],
+            labs=tuple(meta.get("labs", ())),
+            same_as=meta.get("same_as"),
+        )
+    return Registry(topics=data["topics"], chapters=chapters, labs=data["labs"], questions=questions)
+
+
+def load() -> Registry:
+    return _load(REGISTRY_FILE.stat().st_mtime)
+
+
+def problems(reg: Registry) -> list[str]:
+    """Inconsistencies inside the registry itself, each a sentence that says what to fix."""
+    out = []
+    for q in reg.questions.values():
+        if q.topic not in reg.topics:
+            out.append(f"{REGISTRY_FILE.name}: {q.id} has unknown topic {q.topic!r}; use one of {sorted(reg.topics)}")
+        if q.difficulty not in DIFFICULTIES:
+            out.append(f"{REGISTRY_FILE.name}: {q.id} has difficulty {q.difficulty!r}; use one of {DIFFICULTIES}")
+        for lab in q.labs:
+            if lab not in reg.labs:
+                out.append(f"{REGISTRY_FILE.name}: {q.id} names lab {lab!r}, which is not in the labs list")
+        if q.same_as and q.same_as not in reg.questions:
+            out.append(f"{REGISTRY_FILE.name}: {q.id} is same_as {q.same_as!r}, which is not a question")
+        if q.same_as and reg.questions.get(q.same_as, q).same_as:
+            out.append(f"{REGISTRY_FILE.name}: {q.id} is same_as {q.same_as!r}, which itself points elsewhere; point at the canonical id")
+    return out
+
+
+def same_question_group(reg: Registry, qid: str) -> list[str]:
+    """Every id asked as the same question as `qid` (itself included), in registry order."""
+    root = reg.questions[qid].same_as or qid
+    return [q.id for q in reg.questions.values() if q.id == root or q.same_as == root]
+
+
+def headings(markdown: str) -> list[tuple[int, int, str, str | None]]:
+    """(line number, level, text, explicit id or None) of every heading outside code fences."""
+    out, in_fence = [], False
+    for no, line in enumerate(markdown.splitlines(), 1):
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence or not ANY_HEADING.match(line):
+            continue
+        m = HEADING.match(line)
+        if m:
+            out.append((no, len(m.group(1)), m.group(2), m.group(3)))
+        else:
+            level = len(line) - len(line.lstrip("#"))
+            out.append((no, level, line[level:].strip(), None))
+    return out
+
+
+def chapter_questions(lang: str, slug: str) -> list[tuple[str, str]]:
+    """(id, heading text) of each question heading in a chapter, in page order."""
+    path = lang_dir(lang) / "chapters" / f"{slug}.md"
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    return [(hid, title) for _, _, title, hid in headings(text) if hid and hid.startswith("q-")]
+
+
+def lab_title(slug: str, lang: str) -> str:
+    """A lab's title in one language: its first markdown heading of that language."""
+    from .labs import read_lab  # labs imports registry; keep the cycle out of module load
+
+    for cell in read_lab(slug).cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("lang") == lang:
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return slug
+
+
+def page_path(lang: str, rel: str) -> Path:
+    return lang_dir(lang) / rel

@@ -1,0 +1,73 @@
+"""Session fixtures: the labs executed fresh, then both sites built once (online and offline)."""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from handbook import build, labs, registry  # noqa: E402
+from handbook.paths import LANGS  # noqa: E402
+
+# For a quick local loop only: reuse cached lab results. CI and `scripts/run test` never set it.
+REUSE_LAB_CACHE = os.environ.get("HANDBOOK_REUSE_LAB_CACHE") == "1"
+
+
+def pytest_report_header(config):
+    if REUSE_LAB_CACHE:
+        return "HANDBOOK_REUSE_LAB_CACHE=1: labs NOT executed fresh (local loop only)"
+
+
+@pytest.fixture(scope="session")
+def lab_results() -> dict:
+    """Every lab executed in a fresh kernel (no cache): slug -> Result or the LabError it raised."""
+    def run(slug):
+        try:
+            return slug, labs.run_one(slug, force=not REUSE_LAB_CACHE)
+        except labs.LabError as exc:
+            return slug, exc
+
+    labs.remove_orphans()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, registry.load().existing_labs()))
+
+
+def _build(root: Path, offline: bool) -> Path:
+    build.build_all(root, offline=offline)
+    return root
+
+
+@pytest.fixture(scope="session")
+def site(lab_results, tmp_path_factory) -> Path:
+    """Both languages built with --strict (mkdocs.yml has strict: true) into a fresh directory."""
+    failed = {s: r for s, r in lab_results.items() if isinstance(r, Exception)}
+    if failed:
+        pytest.fail(f"cannot build the site: labs failed: {failed}")
+    return _build(tmp_path_factory.mktemp("site"), offline=False)
+
+
+@pytest.fixture(scope="session")
+def offline_site(site, tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("site-offline"), offline=True)
+
+
+@pytest.fixture(scope="session", params=["online", "offline"])
+def any_site(request, site, offline_site) -> Path:
+    return site if request.param == "online" else offline_site
+
+
+def lang_root(root: Path, lang: str) -> Path:
+    return build.site_dir(lang, root)
+
+
+@pytest.fixture(scope="session")
+def langs():
+    return LANGS

@@ -7,8 +7,15 @@ from pathlib import Path
 from . import registry
 
 # mkdocs-jupyter inlines ~590 KB of Jupyter CSS into every notebook page; one shared file is cached once
-_INLINE_STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
-_EMPTY_SCRIPT = re.compile(r'<script[^>]*\ssrc=""[^>]*>\s*</script>')
+_INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+# MathJax (formulas are MathML already) and Mermaid (imported from cdnjs when a diagram exists): none used
+_UNUSED_SCRIPTS = re.compile(
+    r'<script[^>]*\ssrc=""[^>]*>\s*</script>'
+    r'|<script type="text/x-mathjax-config">.*?</script>'
+    r'|<script type="module">\s*document.addEventListener\("DOMContentLoaded", async \(\) => \{\s*const diagrams.*?</script>'
+    r"|<!-- (?:Load mathjax|MathJax configuration|End of mathjax configuration) -->",
+    re.S,
+)
 SHARED_CSS = "assets/stylesheets/jupyter.css"
 _css_seen: dict[str, str] = {}
 
@@ -32,14 +39,13 @@ def is_notebook_page(html: str) -> bool:
 
 
 def slim(html: str, page, config) -> str:
-    styles = _INLINE_STYLE.findall(html)
-    css = "\n".join(styles)
-    _css_seen[config.site_dir] = css
+    styles = [css for css in _INLINE_STYLE.findall(html) if not css.lstrip().startswith("['")]  # skip a stringified list
+    _css_seen[config.site_dir] = "\n".join(styles)
     base = page.url.count("/") * "../" if page.url else ""
     link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
-    html = _INLINE_STYLE.sub("", html, count=len(styles))
+    html = _INLINE_STYLE.sub("", html)
     html = html.replace('<div class="jupyter-wrapper">', link + '<div class="jupyter-wrapper">', 1)
-    return _EMPTY_SCRIPT.sub("", html)
+    return _UNUSED_SCRIPTS.sub("", html)
 
 
 def write_shared_css(config) -> None:

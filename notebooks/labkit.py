@@ -109,7 +109,7 @@ class DigitsCNN(torch.nn.Module):
     `features` ends with the last convolution block (used for saliency / Grad-CAM).
     """
 
-    def __init__(self, n_classes: int = 10, dropout: float = 0.25):
+    def __init__(self, n_classes: int = 10, dropout: float = 0.5):
         super().__init__()
         nn = torch.nn
         self.features = nn.Sequential(

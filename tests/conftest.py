@@ -31,7 +31,7 @@ def lab_results() -> dict:
     """Every lab executed in a fresh kernel (no cache): slug -> Result or the LabError it raised."""
     def run(slug):
         try:
-            return slug, labs.run_one(slug, force=not REUSE_LAB_CACHE)
+            return slug, labs.run_one(slug, force=not REUSE_LAB_CACHE, threads=max(1, (os.cpu_count() or 2) // 2))
         except labs.LabError as exc:
             return slug, exc
 

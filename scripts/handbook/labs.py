@@ -79,9 +79,12 @@ def _code_notebook(lab) -> nbformat.NotebookNode:
     return nb
 
 
-def _kernel_env() -> dict:
+def _kernel_env(threads: int) -> dict:
     env = dict(os.environ)
     env.update(
+        # labs running side by side share the cores instead of oversubscribing them
+        LAB_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
         PYTHONHASHSEED="0",
         MPLBACKEND="module://matplotlib_inline.backend_inline",
         HF_HUB_OFFLINE="1",            # a lab that tries to download fails here, not on a reader's laptop
@@ -92,7 +95,7 @@ def _kernel_env() -> dict:
     return env
 
 
-def execute(slug: str) -> tuple[nbformat.NotebookNode, float]:
+def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
     """Run a lab's code in a fresh kernel; raise LabError naming the cell that failed."""
     lab = read_lab(slug)
     nb = _code_notebook(lab)
@@ -102,7 +105,7 @@ def execute(slug: str) -> tuple[nbformat.NotebookNode, float]:
     )
     start = time.perf_counter()
     try:
-        client.execute(env=_kernel_env())
+        client.execute(env=_kernel_env(threads or os.cpu_count() or 1))
     except (CellExecutionError, CellTimeoutError) as exc:
         failed = next(
             (i for i, c in enumerate(nb.cells)
@@ -146,14 +149,14 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def run_one(slug: str, force: bool = False) -> Result:
+def run_one(slug: str, force: bool = False, threads: int = 0) -> Result:
     key = cache_key(slug)
     cached_nb, cached_meta = CACHE_DIR / f"{slug}-{key}.ipynb", CACHE_DIR / f"{slug}-{key}.json"
     if not force and cached_nb.exists() and cached_meta.exists():
         executed = nbformat.read(cached_nb, as_version=4)
         seconds, cached = json.loads(cached_meta.read_text())["seconds"], True
     else:
-        executed, seconds = execute(slug)
+        executed, seconds = execute(slug, threads)
         cached = False
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         for stale in CACHE_DIR.glob(f"{slug}-*"):
@@ -187,8 +190,10 @@ def run_all(slugs: list[str] | None = None, force: bool = False, jobs: int = 1) 
         raise LabError(f"notebooks/{unlisted[0]}.py is not listed under `labs:` in docs/registry.yml; add it there so it is on the site")
     slugs = slugs or registry.load().existing_labs()
     remove_orphans()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda s: run_one(s, force), slugs))
+    jobs = max(1, jobs)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda s: run_one(s, force, threads), slugs))
 
 
 def timing_table(results: list[Result]) -> str:

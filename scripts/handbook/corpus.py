@@ -1,0 +1,69 @@
+"""The handbook's own text for the labs: Chinese prose of the chapters, and its questions.
+
+`scripts/run corpus` writes both into notebooks/data/ (committed), so a lab's data changes only
+when someone refreshes it on purpose, and the lab cache follows.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from . import registry
+from .paths import NOTEBOOKS, lang_dir
+
+TEXT_FILE = NOTEBOOKS / "data" / "handbook_zh.txt"
+QUESTIONS_FILE = NOTEBOOKS / "data" / "handbook_questions.json"
+
+_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
+_STRIP = [
+    (re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S), ""),        # formulas
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),           # links -> their text
+    (re.compile(r"\{[:#][^}]*\}"), ""),                        # attribute lists and heading ids
+    (re.compile(r"<[^>]+>"), ""),                              # inline HTML
+    (re.compile(r"^\s*(?:[!?]{3}\+?\s*\w+.*|#+\s*|[-*+]\s+|\d+\.\s+|>\s*)", re.M), ""),  # block markers
+    (re.compile(r"^\s*\|?[-:| ]+\|?\s*$", re.M), ""),          # table rules
+    (re.compile(r"[*_`|]+"), " "),                             # emphasis, code, table pipes
+    (re.compile(r"[ \t]+"), " "),
+    (re.compile(r"\n\s*\n+"), "\n"),
+]
+
+
+def plain(markdown: str) -> str:
+    text = _FENCE.sub("", markdown)
+    for pattern, repl in _STRIP:
+        text = pattern.sub(repl, text)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    """Markdown under each question heading, up to the next heading of any level."""
+    lines, out = markdown.splitlines(), {}
+    heads = registry.headings(markdown)
+    for n, (line, _, _, hid) in enumerate(heads):
+        if hid and hid.startswith("q-"):
+            end = heads[n + 1][0] - 1 if n + 1 < len(heads) else len(lines)
+            out[hid] = "\n".join(lines[line:end])
+    return out
+
+
+def _title(text: str) -> str:
+    return re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text).strip()
+
+
+def write() -> list:
+    reg = registry.load()
+    texts, questions = [], []
+    for chapter in reg.chapters:
+        slug = chapter["slug"]
+        zh = (lang_dir("zh") / "chapters" / f"{slug}.md").read_text(encoding="utf-8")
+        texts.append(plain(zh))
+        titles_en = dict(registry.chapter_questions("en", slug))
+        sections = _sections(zh)
+        for qid, title in registry.chapter_questions("zh", slug):
+            questions.append({
+                "id": qid, "chapter": slug, "title_zh": _title(title), "title_en": _title(titles_en.get(qid, "")),
+                "answer_zh": plain(sections.get(qid, "")),
+            })
+    TEXT_FILE.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    QUESTIONS_FILE.write_text(json.dumps(questions, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return [TEXT_FILE, QUESTIONS_FILE]

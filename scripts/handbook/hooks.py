@@ -103,6 +103,8 @@ def _add_lab_links(markdown: str, lang: str) -> str:
 
 
 def on_page_content(html, page, config, files):
+    if page.file.src_uri.endswith(".ipynb"):
+        return notebook_pages.set_heading_ids(html, page)
     return mathml.render_html(html)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,29 @@ def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
     return nb, time.perf_counter() - start
 
 
+def heading_ids(slug: str) -> list[str]:
+    """Ids for a lab's headings, in page order, taken from the English headings for both languages
+    (mkdocs-jupyter's slugs drop Chinese characters, which would leave every zh heading with id="")."""
+    from mkdocs_jupyter.utils import slugify
+
+    texts = {lang: [line.lstrip("#").strip() for c in read_lab(slug).cells
+                    if c.cell_type == "markdown" and c.metadata.get("lang") == lang
+                    for line in c.source.splitlines() if re.match(r"#{1,6}\s", line)]
+             for lang in LANGS}
+    if len(texts["zh"]) != len(texts["en"]):
+        raise LabError(f"lab {slug} (notebooks/{slug}.py): {len(texts['zh'])} zh headings but {len(texts['en'])} en headings; pair them")
+    ids, seen = [], set()
+    for text in texts["en"]:
+        base = slugify(text) or "section"
+        hid, n = base, 1
+        while hid in seen:
+            n += 1
+            hid = f"{base}-{n}"
+        seen.add(hid)
+        ids.append(hid)
+    return ids
+
+
 def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: str) -> nbformat.NotebookNode:
     """The notebook a reader of `lang` gets: that language's prose, the shared executed code cells."""
     lab = read_lab(slug)
@@ -137,6 +161,7 @@ def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: s
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(executed.metadata))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["handbook"] = {"heading_ids": heading_ids(slug)}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
     return nb

@@ -1,10 +1,11 @@
 """Lab pages rendered by mkdocs-jupyter, made light and self-contained, and the labs index page."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from . import registry
+from . import css_prune, registry
 
 # mkdocs-jupyter inlines ~590 KB of Jupyter CSS into every notebook page; one shared file is cached once
 _INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
@@ -17,7 +18,7 @@ _UNUSED_SCRIPTS = re.compile(
     re.S,
 )
 SHARED_CSS = "assets/stylesheets/jupyter.css"
-_css_seen: dict[str, str] = {}
+_css_seen: dict[str, tuple[str, set[str]]] = {}  # site_dir -> (the pages' CSS, classes the pages use)
 
 INDEX = {
     "zh": "# 实验\n\n每个实验都是一份已执行的笔记本：代码只写一次，在笔记本电脑的 CPU 上几秒到几十秒跑完，完全离线。"
@@ -34,13 +35,31 @@ def index_page(lang: str) -> str:
     return INDEX[lang] + "\n".join(items) + "\n"
 
 
+_HEADING = re.compile(r'(<h[1-6] id=")[^"]*(">.*?<a class="anchor-link" href="#)[^"]*(")', re.S)
+
+
+def set_heading_ids(html: str, page) -> str:
+    """Give a lab page's headings (and its table of contents) the ids the executor chose."""
+    meta = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))["metadata"]
+    ids = iter(meta.get("handbook", {}).get("heading_ids", []))
+    html = _HEADING.sub(lambda m: f"{m.group(1)}{(hid := next(ids, ''))}{m.group(2)}{hid}{m.group(3)}", html)
+    ids = iter(meta.get("handbook", {}).get("heading_ids", []))
+    stack = list(page.toc)[::-1]
+    while stack:
+        item = stack.pop()
+        item.id = next(ids, item.id)
+        stack.extend(list(item.children)[::-1])
+    return html
+
+
 def is_notebook_page(html: str) -> bool:
     return 'class="jupyter-wrapper"' in html
 
 
 def slim(html: str, page, config) -> str:
     styles = [css for css in _INLINE_STYLE.findall(html) if not css.lstrip().startswith("['")]  # skip a stringified list
-    _css_seen[config.site_dir] = "\n".join(styles)
+    css, used = _css_seen.get(config.site_dir, ("", set()))
+    _css_seen[config.site_dir] = ("\n".join(styles) or css, used | css_prune.classes_in(html))
     base = page.url.count("/") * "../" if page.url else ""
     link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
     html = _INLINE_STYLE.sub("", html)
@@ -49,8 +68,8 @@ def slim(html: str, page, config) -> str:
 
 
 def write_shared_css(config) -> None:
-    css = _css_seen.get(config.site_dir)
+    css, used = _css_seen.pop(config.site_dir, ("", set()))
     if css:
         target = Path(config.site_dir) / SHARED_CSS
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(css, encoding="utf-8")
+        target.write_text(css_prune.prune(css, used), encoding="utf-8")

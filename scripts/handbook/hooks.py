@@ -5,7 +5,7 @@ that names the file and says what to do; nothing fails silently.
 """
 from __future__ import annotations
 
-import re
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,12 +15,20 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import glossary, mathml, notebook_pages, registry  # noqa: E402
+from handbook import glossary, knowledge, mathml, notebook_pages, registry  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
     "zh": {"home": "首页", "chapters": "章节", "labs": "实验", "reference": "参考"},
     "en": {"home": "Home", "chapters": "Chapters", "labs": "Labs", "reference": "Reference"},
+}
+# Pages generated from the registry, the chapters and the glossary: never edited by hand
+GENERATED = {
+    "questions.md": knowledge.question_bank,
+    "errata.md": knowledge.errata,
+    "paths.md": knowledge.reading_paths,
+    "glossary.md": glossary.page,
+    "labs/index.md": notebook_pages.index_page,
 }
 LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
 
@@ -32,7 +40,7 @@ def _lang(config) -> str:
 def on_config(config):
     lang = _lang(config)
     reg = registry.load()
-    errors = registry.problems(reg)
+    errors = registry.problems(reg) + knowledge.unknown_path_items()
     if errors:
         raise PluginError("\n".join(errors))
     t = NAV_TITLES[lang]
@@ -40,7 +48,7 @@ def on_config(config):
         {t["home"]: "index.md"},
         {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.chapters]},
         {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.existing_labs()]]},
-        {t["reference"]: ["glossary.md"]},
+        {t["reference"]: ["questions.md", "paths.md", "errata.md", "glossary.md"]},
     ]
     if lang == "zh":
         glossary.teach_segmenter()
@@ -56,8 +64,8 @@ def on_files(files, config):
                 f"docs/{lang}/{f.src_uri} has no twin docs/{other}/{f.src_uri}: every page exists in both "
                 f"languages with the same path; add the translation (or remove the page from both)."
             )
-    files.append(File.generated(config, "glossary.md", content=glossary.page(lang)))
-    files.append(File.generated(config, "labs/index.md", content=notebook_pages.index_page(lang)))
+    for src_uri, make in GENERATED.items():
+        files.append(File.generated(config, src_uri, content=make(lang)))
     return files
 
 
@@ -102,6 +110,14 @@ def _add_lab_links(markdown: str, lang: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def on_page_context(context, page, config, nav):
+    """The page's hosted URL (directory style, even in the offline build), for "copy link to question"."""
+    lang = _lang(config)
+    url = page.url.removesuffix("index.html").replace(".html", "/")
+    page.meta["hosted_url"] = knowledge.hosted_root(config.site_url, lang) + ("en/" if lang == "en" else "") + url
+    return context
+
+
 def on_page_content(html, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         return notebook_pages.set_heading_ids(html, page)
@@ -118,6 +134,8 @@ def on_post_build(config):
     lang = _lang(config)
     notebook_pages.write_shared_css(config)
     site = Path(config.site_dir)
+    export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
+    (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
     index = site / "search" / "search_index.json"
     if not index.exists() or index.stat().st_size < 1000:
         raise PluginError(f"the {lang} search index {index} is missing or empty: is the search plugin configured in docs/mkdocs.{lang}.yml?")

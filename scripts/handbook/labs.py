@@ -161,7 +161,7 @@ def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: s
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(executed.metadata))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["handbook"] = {"heading_ids": heading_ids(slug)}
+    nb.metadata["handbook"] = {"heading_ids": heading_ids(slug), "seconds": round(seconds, 1)}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
     return nb

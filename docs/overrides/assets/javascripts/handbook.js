@@ -1,9 +1,73 @@
-/* The language selector links the same page in the other language (built into the href); here we
-   add the current #anchor, and stop Material's own handler, which looks pages up in sitemap.xml and
-   falls back to the home page when that cannot be fetched (always, from file://). */
-document.addEventListener("click", function (event) {
-  var link = event.target instanceof Element && event.target.closest("a[data-handbook-switch]");
-  if (!link) return;
-  event.stopPropagation();
-  link.href = link.href.split("#")[0] + window.location.hash;
-}, true);
+/* Small, dependency-free enhancements. Every page works without them. */
+(function () {
+  var zh = document.documentElement.lang.indexOf("zh") === 0;
+
+  /* The language selector links the same page in the other language (built into the href); here we
+     add the current #anchor, and stop Material's own handler, which looks pages up in sitemap.xml and
+     falls back to the home page when that cannot be fetched (always, from file://). */
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element && event.target.closest("a[data-handbook-switch]");
+    if (!link) return;
+    event.stopPropagation();
+    link.href = link.href.split("#")[0] + window.location.hash;
+  }, true);
+
+  /* "Copy link" beside every question heading: the hosted URL, even when reading offline. */
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    document.body.removeChild(area);
+    return Promise.resolve();
+  }
+
+  var meta = document.querySelector('meta[name="handbook:page-url"]');
+  var pageUrl = meta ? meta.content : location.href.split("#")[0];
+  var label = zh ? "复制这道题的链接" : "Copy a link to this question";
+  document.querySelectorAll(".md-content h2[id^='q-'], .md-content h3[id^='q-']").forEach(function (heading) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "q-copy";
+    button.title = label;
+    button.setAttribute("aria-label", label);
+    button.dataset.url = pageUrl + "#" + heading.id;
+    button.textContent = zh ? "复制链接" : "Copy link";
+    button.addEventListener("click", function () {
+      copy(button.dataset.url).then(function () {
+        button.textContent = zh ? "已复制" : "Copied";
+        setTimeout(function () { button.textContent = zh ? "复制链接" : "Copy link"; }, 1500);
+      });
+    });
+    heading.appendChild(button);
+  });
+
+  /* Question bank filter: shows the controls (hidden without JavaScript) and hides non-matching items. */
+  var form = document.querySelector("form.qbank-filter");
+  if (form) {
+    var items = Array.prototype.map.call(form.parentNode.querySelectorAll("li > a[data-topic]"), function (a) {
+      return { li: a.parentNode, topic: a.dataset.topic, level: a.dataset.difficulty };
+    });
+    var apply = function () {
+      var topic = form.topic.value, level = form.difficulty.value, shown = 0;
+      items.forEach(function (item) {
+        var ok = (!topic || item.topic === topic) && (!level || item.level === level);
+        item.li.hidden = !ok;
+        shown += ok ? 1 : 0;
+      });
+      form.parentNode.querySelectorAll("h2[id^='topic-']").forEach(function (h) {
+        var list = h.nextElementSibling;
+        h.hidden = !!list && !list.querySelector("li:not([hidden])");
+      });
+      form.querySelector("output").textContent = form.dataset.shown.replace("{n}", shown).replace("{total}", items.length);
+    };
+    form.addEventListener("change", apply);
+    form.hidden = false;
+    apply();
+  }
+})();

@@ -121,7 +121,10 @@ def on_page_context(context, page, config, nav):
 def on_page_content(html, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         return notebook_pages.set_heading_ids(html, page)
-    return mathml.render_html(html)
+    html = mathml.render_html(html)
+    if page.file.src_uri.startswith("chapters/"):
+        html = glossary.add_tooltips(html, _lang(config))
+    return html
 
 
 def on_post_page(output, page, config):

@@ -22,7 +22,8 @@ _STRIP = [
     (re.compile(r"<[^>]+>"), ""),                              # inline HTML
     (re.compile(r"^\s*(?:[!?]{3}\+?\s*\w+.*|#+\s*|[-*+]\s+|\d+\.\s+|>\s*)", re.M), ""),  # block markers
     (re.compile(r"^\s*\|?[-:| ]+\|?\s*$", re.M), ""),          # table rules
-    (re.compile(r"[*_`|]+"), " "),                             # emphasis, code, table pipes
+    (re.compile(r"\*+|`+"), ""),                               # emphasis and inline-code marks
+    (re.compile(r"\|+"), " "),                                  # table pipes
     (re.compile(r"[ \t]+"), " "),
     (re.compile(r"\n\s*\n+"), "\n"),
 ]

@@ -111,3 +111,42 @@ def test_offline_lab_page_renders_with_its_shared_stylesheet(page, offline_site)
     expect(page.locator(".jupyter-wrapper")).to_be_visible()
     assert page.locator(".jupyter-wrapper .jp-Cell").count() > 3
     assert not [u for u in failed if not u.endswith("sitemap.xml")], failed
+
+
+def test_question_bank_filters_by_topic_and_difficulty(page, server):
+    page.goto(f"{server}/questions/")
+    items = page.locator("li:has(> a[data-topic])")
+    total = items.count()
+    page.select_option("form.qbank-filter select[name=topic]", "evaluation")
+    visible = page.locator("li:has(> a[data-topic]):visible")
+    assert 0 < visible.count() < total
+    assert all(visible.nth(i).locator("a[data-topic]").get_attribute("data-topic") == "evaluation" for i in range(visible.count()))
+    page.select_option("form.qbank-filter select[name=difficulty]", "advanced")
+    assert page.locator("li:has(> a[data-topic]):visible").count() == 0
+    expect(page.locator("form.qbank-filter output")).to_contain_text(f"0 / {total}")
+    page.select_option("form.qbank-filter select[name=topic]", "")
+    assert page.locator("li:has(> a[data-topic]):visible").count() > 0
+
+
+def test_question_bank_lists_everything_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(f"{server}/questions/")
+    items = pg.locator("li:has(> a[data-topic])")
+    assert items.count() >= 30 and pg.locator("li:has(> a[data-topic]):visible").count() == items.count()
+    assert not pg.locator("form.qbank-filter").is_visible()
+    context.close()
+
+
+def test_copy_link_gives_the_hosted_url_of_the_question(browser, server):
+    from handbook import build
+
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    pg = context.new_page()
+    pg.goto(f"{server}/en/{CHAPTER}/")
+    button = pg.locator(f"h3#{ANCHOR} button.q-copy")
+    button.click()
+    expect(button).to_have_text("Copied")
+    expected = build.load("en").site_url + f"{CHAPTER}/#{ANCHOR}"
+    assert pg.evaluate("navigator.clipboard.readText()") == expected
+    context.close()

@@ -3,6 +3,7 @@
   execute [--force] [LAB ...]   run the labs (cached) and write their notebooks into docs/
   build [--offline]             execute, then build both languages (site/ or site-offline/ + zip)
   serve [--port N]              build, then serve both languages on 127.0.0.1 with live reload
+  urls                          record every published URL and question anchor (docs/published-urls.txt)
   corpus                        refresh notebooks/data/ from the chapters (the labs' own text)
 """
 from __future__ import annotations
@@ -45,6 +46,13 @@ def _serve(args) -> None:
     serve.serve(port=args.port)
 
 
+def _urls(args) -> None:
+    from . import build, urls
+
+    _execute(argparse.Namespace(labs=None, force=False, jobs=args.jobs))
+    print(f"wrote {urls.write(build.build_all())}")
+
+
 def _corpus(args) -> None:
     from . import corpus
 
@@ -70,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--jobs", type=int, default=2)
     p.set_defaults(func=_serve)
+    p = sub.add_parser("urls", help="record every published URL in docs/published-urls.txt")
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=_urls)
     p = sub.add_parser("corpus", help="refresh the labs' copy of the handbook text")
     p.set_defaults(func=_corpus)
     args = parser.parse_args(argv)

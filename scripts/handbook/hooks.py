@@ -12,10 +12,11 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import glossary, knowledge, mathml, notebook_pages, registry  # noqa: E402
+from handbook import glossary, knowledge, mathml, notebook_pages, registry, urls  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -52,6 +53,8 @@ def on_config(config):
     ]
     if lang == "zh":
         glossary.teach_segmenter()
+    # moved pages get redirect pages (mkdocs-redirects keeps the #anchor); moved questions: see on_page_content
+    config.plugins["redirects"].config["redirect_maps"] = {old: new for old, new in urls.redirects().items() if "#" not in old}
     return config
 
 
@@ -124,7 +127,22 @@ def on_page_content(html, page, config, files):
     html = mathml.render_html(html)
     if page.file.src_uri.startswith("chapters/"):
         html = glossary.add_tooltips(html, _lang(config))
-    return html
+    return html + _moved_questions(page, files)
+
+
+def _moved_questions(page, files) -> str:
+    """A question that moved to another page: handbook.js sends its old #anchor to the new place."""
+    moved = {}
+    for anchor, target in urls.moved_anchors(page.file.src_uri).items():
+        path, _, new_anchor = target.partition("#")
+        file = files.get_file_from_path(path)
+        if file is None:
+            raise PluginError(f"docs/redirects.yml: {page.file.src_uri}#{anchor} points at {target}, which is not a page")
+        moved[anchor] = get_relative_url(file.url, page.url) + (f"#{new_anchor}" if new_anchor else "")
+    if not moved:
+        return ""
+    return f'<script type="application/json" id="handbook-moved">{json.dumps(moved)}</script>'
+
 
 
 def on_post_page(output, page, config):

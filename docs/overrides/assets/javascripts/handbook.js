@@ -2,6 +2,13 @@
 (function () {
   var zh = document.documentElement.lang.indexOf("zh") === 0;
 
+  /* A question that moved to another page: its old link still lands on it (docs/redirects.yml). */
+  var moved = document.getElementById("handbook-moved");
+  if (moved && location.hash) {
+    var target = JSON.parse(moved.textContent)[decodeURIComponent(location.hash.slice(1))];
+    if (target) location.replace(new URL(target, location.href).href);
+  }
+
   /* The language selector links the same page in the other language (built into the href); here we
      add the current #anchor, and stop Material's own handler, which looks pages up in sitemap.xml and
      falls back to the home page when that cannot be fetched (always, from file://). */

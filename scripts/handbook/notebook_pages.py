@@ -18,6 +18,8 @@ _UNUSED_SCRIPTS = re.compile(
     re.S,
 )
 SHARED_CSS = "assets/stylesheets/jupyter.css"
+_IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
+PLOT_ALT = {"zh": "上方代码单元格输出的图", "en": "Plot output by the code cell above"}
 _css_seen: dict[str, tuple[str, set[str]]] = {}  # site_dir -> (the pages' CSS, classes the pages use)
 
 INDEX = {
@@ -64,6 +66,7 @@ def slim(html: str, page, config) -> str:
     link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
     html = _INLINE_STYLE.sub("", html)
     html = html.replace('<div class="jupyter-wrapper">', link + '<div class="jupyter-wrapper">', 1)
+    html = _IMG_WITHOUT_ALT.sub(f'<img alt="{PLOT_ALT[config.theme["language"]]}" ', html)
     return _UNUSED_SCRIPTS.sub("", html)
 
 

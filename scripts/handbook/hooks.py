@@ -31,7 +31,11 @@ GENERATED = {
     "glossary.md": glossary.page,
     "labs/index.md": notebook_pages.index_page,
 }
+# ... so "edit this page" on them opens the file they are generated from (errata: the chapters themselves)
+GENERATED_FROM = {"questions.md": "docs/registry.yml", "paths.md": "docs/paths.yml",
+                  "glossary.md": "docs/glossary.yml", "labs/index.md": "docs/registry.yml"}
 LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
+DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}
 
 
 def _lang(config) -> str:
@@ -116,6 +120,12 @@ def _add_lab_links(markdown: str, lang: str) -> str:
 def on_page_context(context, page, config, nav):
     """The page's hosted URL (directory style, even in the offline build), for "copy link to question"."""
     lang = _lang(config)
+    edit = f"{config.repo_url.rstrip('/')}/edit/main/"
+    if page.file.src_uri.endswith(".ipynb"):  # the source of a lab page is notebooks/<slug>.py, not the generated notebook
+        page.edit_url = f"{edit}notebooks/{Path(page.file.src_uri).stem}.py"
+    elif page.file.generated_by:
+        source = GENERATED_FROM.get(page.file.src_uri)
+        page.edit_url = f"{edit}{source}" if source else None
     url = page.url.removesuffix("index.html").replace(".html", "/")
     page.meta["hosted_url"] = knowledge.hosted_root(config.site_url, lang) + ("en/" if lang == "en" else "") + url
     return context
@@ -123,7 +133,9 @@ def on_page_context(context, page, config, nav):
 
 def on_page_content(html, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
-        return notebook_pages.set_heading_ids(html, page)
+        name = Path(page.file.src_uri).name  # mkdocs-jupyter copies it next to the page (include_source)
+        button = f'<p><a class="md-button" href="{name}" download>{DOWNLOAD[_lang(config)]}</a></p>'
+        return button + notebook_pages.set_heading_ids(html, page)
     html = mathml.render_html(html)
     if page.file.src_uri.startswith("chapters/"):
         html = glossary.add_tooltips(html, _lang(config))

@@ -60,7 +60,26 @@ def handbook_questions() -> list[dict]:
     return json.loads((DATA_DIR / "handbook_questions.json").read_text(encoding="utf-8"))
 
 
-# --- digits: data, a small CNN and a generic training loop (digits-cnn, gan-digits, interpretability) ---
+def _is_chinese(ch: str) -> bool:
+    """CJK ideograph or CJK / full-width punctuation."""
+    return "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+
+
+def handbook_prose(min_chinese: float = 0.5) -> list[str]:
+    """Lines of `handbook_text()` that are mainly Chinese prose, in order.
+
+    A line is kept when at least `min_chinese` of its non-space characters are Chinese characters or
+    Chinese punctuation; this drops code, formulas and reference lists that may be in the text.
+    """
+    lines = []
+    for line in handbook_text().splitlines():
+        chars = "".join(line.split())
+        if chars and sum(map(_is_chinese, chars)) >= min_chinese * len(chars):
+            lines.append(line.strip())
+    return lines
+
+
+# --- digits: data, a small CNN and a generic training loop (digits-cnn, gan-digits, model-serving, interpretability) ---
 
 
 def digits_splits(val_size: float = 0.15, test_size: float = 0.15, seed: int = 0) -> dict:
@@ -187,3 +206,60 @@ def fit(model, train_loader, val_loader, epochs: int, lr: float = 1e-3, weight_d
     if verbose:
         print(f"trained {epochs} epochs in {history['seconds']:.1f} s; best validation loss at epoch {best_epoch}")
     return history
+
+
+def train_digits_cnn(loaders: dict | None = None, epochs: int = 30, lr: float = 2e-3, seed: int = 0,
+                     verbose: bool = True) -> tuple[DigitsCNN, dict]:
+    """The digits-cnn lab's recipe, so every lab gets the same classifier: seeded init, `fit`, best-val weights.
+
+    Uses its own random stream (`fork_rng`), so it neither depends on nor disturbs the caller's.
+    """
+    loaders = loaders or digits_loaders(seed=seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = DigitsCNN()
+        history = fit(model, loaders["train"], loaders["val"], epochs=epochs, lr=lr, verbose=verbose)
+    model.eval()
+    return model, history
+
+
+# --- small building blocks (training-efficiency, compression, continual-learning) ---
+
+
+def mlp(*sizes: int, activation=torch.nn.ReLU) -> torch.nn.Sequential:
+    """Flatten, then Linear layers of the given sizes with `activation` between them.
+
+    No dropout and no batch-norm, so a forward pass depends on nothing but the weights and the batch.
+    `mlp(64, 128, 10)` = Flatten, Linear(64, 128), ReLU, Linear(128, 10): digit images (N,1,8,8) in, logits out.
+    """
+    layers: list[torch.nn.Module] = [torch.nn.Flatten()]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i:
+            layers.append(activation())
+        layers.append(torch.nn.Linear(n_in, n_out))
+    return torch.nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy of a classifier on tensors X, y in one batch (eval mode; the mode is restored)."""
+    was_training = model.training
+    model.eval()
+    acc = (model(X).argmax(1) == y).float().mean().item()
+    model.train(was_training)
+    return acc
+
+
+# --- CPU threads for small numpy / scikit-learn work (recommender, hyperparameter-search, interpretability) ---
+
+
+def limit_threads(n: int = 1) -> None:
+    """Cap every BLAS and OpenMP thread pool loaded so far (numpy, scipy, scikit-learn, torch) at `n` threads.
+
+    Call it after the imports. On a shared 2-core machine, small matrix work and small scikit-learn models run
+    several times faster on one thread (idle pool threads spin and fight over the cores), and one thread also
+    fixes the order of floating-point sums, so numbers repeat exactly.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)

@@ -135,6 +135,10 @@ def on_page_content(html, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         name = Path(page.file.src_uri).name  # mkdocs-jupyter copies it next to the page (include_source)
         button = f'<p><a class="md-button" href="{name}" download>{DOWNLOAD[_lang(config)]}</a></p>'
+        try:
+            html = notebook_pages.rewrite_links(html, page, files)
+        except LookupError as exc:
+            raise PluginError(f"{exc}; fix the link in the lab") from exc
         return button + notebook_pages.set_heading_ids(html, page)
     html = mathml.render_html(html)
     if page.file.src_uri.startswith("chapters/"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -52,6 +53,25 @@ def set_heading_ids(html: str, page) -> str:
         item.id = next(ids, item.id)
         stack.extend(list(item.children)[::-1])
     return html
+
+
+_DOC_LINK = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|/|#)([^"#]+\.(?:md|ipynb))(#[^"]*)?"')
+
+
+def rewrite_links(html: str, page, files) -> str:
+    """Lab prose links chapters as `../chapters/x.md#q-id`; MkDocs does not touch links inside a
+    notebook, so turn them into the page URLs of this build (directory or .html style)."""
+    from mkdocs.utils import get_relative_url
+
+    base = posixpath.dirname(page.file.src_uri)
+
+    def swap(m: re.Match) -> str:
+        target = files.get_file_from_path(posixpath.normpath(posixpath.join(base, m.group(1))))
+        if target is None:
+            raise LookupError(f"notebooks/{Path(page.file.src_uri).stem}.py links {m.group(1)}, which is not a page")
+        return f'href="{get_relative_url(target.url, page.url)}{m.group(2) or ""}"'
+
+    return _DOC_LINK.sub(swap, html)
 
 
 def is_notebook_page(html: str) -> bool:

@@ -79,6 +79,18 @@ def handbook_prose(min_chinese: float = 0.5) -> list[str]:
     return lines
 
 
+def block_split(seq, block: int = 250, every: int = 10) -> tuple[list, list]:
+    """Split a sequence (str, list, tensor) by position: cut it into consecutive blocks of `block` items
+    and hold out every `every`-th block. Returns (train_blocks, held_out_blocks), each a list of slices.
+
+    Held-out passages then come from all over the text (not just its end), and never overlap training ones.
+    """
+    blocks = [seq[i : i + block] for i in range(0, len(seq), block)]
+    train = [b for i, b in enumerate(blocks) if i % every != every - 1]
+    held = [b for i, b in enumerate(blocks) if i % every == every - 1]
+    return train, held
+
+
 # --- digits: data, a small CNN and a generic training loop (digits-cnn, gan-digits, model-serving, interpretability) ---
 
 

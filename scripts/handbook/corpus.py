@@ -14,7 +14,7 @@ from .paths import NOTEBOOKS, lang_dir
 TEXT_FILE = NOTEBOOKS / "data" / "handbook_zh.txt"
 QUESTIONS_FILE = NOTEBOOKS / "data" / "handbook_questions.json"
 
-_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
+_FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
 _STRIP = [
     (re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S), ""),        # formulas
     (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),           # links -> their text

@@ -48,18 +48,8 @@ def test_repeated_questions_link_each_other():
         group = registry.same_question_group(REG, q.id)
         for lang in ("zh", "en"):
             text = (DOCS / lang / "chapters" / f"{q.chapter}.md").read_text(encoding="utf-8")
-            section = _section(text, q.id)
+            section = registry.question_section(text, q.id)
             for other in group:
                 if other != q.id and f"#{other})" not in section:
                     missing.append(f"docs/{lang}/chapters/{q.chapter}.md#{q.id} does not link {other}")
     assert not missing, "\n".join(missing)
-
-
-def _section(text: str, qid: str) -> str:
-    """The Markdown of one question: from its heading to the next heading of the same or higher level."""
-    lines = text.splitlines()
-    for n, (line, level, _, hid) in enumerate(registry.headings(text)):
-        if hid == qid:
-            end = next((l for l, lv, _, _ in registry.headings(text)[n + 1:] if lv <= level), len(lines) + 1)
-            return "\n".join(lines[line:end - 1])
-    raise AssertionError(f"no heading {qid}")

@@ -36,17 +36,6 @@ def plain(markdown: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _sections(markdown: str) -> dict[str, str]:
-    """Markdown under each question heading, up to the next heading of any level."""
-    lines, out = markdown.splitlines(), {}
-    heads = registry.headings(markdown)
-    for n, (line, _, _, hid) in enumerate(heads):
-        if hid and hid.startswith("q-"):
-            end = heads[n + 1][0] - 1 if n + 1 < len(heads) else len(lines)
-            out[hid] = "\n".join(lines[line:end])
-    return out
-
-
 def _title(text: str) -> str:
     return re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text).strip()
 
@@ -59,11 +48,10 @@ def write() -> list:
         zh = (lang_dir("zh") / "chapters" / f"{slug}.md").read_text(encoding="utf-8")
         texts.append(plain(zh))
         titles_en = dict(registry.chapter_questions("en", slug))
-        sections = _sections(zh)
         for qid, title in registry.chapter_questions("zh", slug):
             questions.append({
                 "id": qid, "chapter": slug, "title_zh": _title(title), "title_en": _title(titles_en.get(qid, "")),
-                "answer_zh": plain(sections.get(qid, "")),
+                "answer_zh": plain(registry.question_section(zh, qid)),
             })
     TEXT_FILE.write_text("\n".join(texts) + "\n", encoding="utf-8")
     QUESTIONS_FILE.write_text(json.dumps(questions, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -179,12 +179,7 @@ def _reading_minutes(markdown: str, lang: str) -> int:
 
 def _question_markdown(lang: str, q: registry.Question) -> str:
     text = (lang_dir(lang) / "chapters" / f"{q.chapter}.md").read_text(encoding="utf-8")
-    heads, lines = registry.headings(text), text.splitlines()
-    for n, (line, level, _, hid) in enumerate(heads):
-        if hid == q.id:
-            end = next((h[0] for h in heads[n + 1:] if h[1] <= level), len(lines) + 1)
-            return "\n".join(lines[line:end - 1])
-    return ""
+    return registry.question_section(text, q.id)
 
 
 def lab_seconds(lang: str, slug: str) -> int:

@@ -113,6 +113,16 @@ def headings(markdown: str) -> list[tuple[int, int, str, str | None]]:
     return out
 
 
+def question_section(markdown: str, qid: str) -> str:
+    """The Markdown of one question: from its heading to the next heading of the same or higher level."""
+    lines, heads = markdown.splitlines(), headings(markdown)
+    for n, (line, level, _, hid) in enumerate(heads):
+        if hid == qid:
+            end = next((h[0] for h in heads[n + 1:] if h[1] <= level), len(lines) + 1)
+            return "\n".join(lines[line:end - 1])
+    return ""
+
+
 def chapter_questions(lang: str, slug: str) -> list[tuple[str, str]]:
     """(id, heading text) of each question heading in a chapter, in page order."""
     path = lang_dir(lang) / "chapters" / f"{slug}.md"

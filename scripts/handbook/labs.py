@@ -9,6 +9,7 @@ mkdocs-jupyter.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -49,7 +50,14 @@ class Result:
 
 
 def read_lab(slug: str):
-    return jupytext.read(NOTEBOOKS / f"{slug}.py")
+    """The parsed lab; parsed once per version of the file (titles are looked up on every page build)."""
+    path = NOTEBOOKS / f"{slug}.py"
+    return _parse(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: Path, mtime_ns: int):
+    return jupytext.read(path)
 
 
 def lab_sources() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from . import registry
+from . import knowledge, registry
 from .paths import NOTEBOOKS, lang_dir
 
 TEXT_FILE = NOTEBOOKS / "data" / "handbook_zh.txt"
@@ -36,21 +36,17 @@ def plain(markdown: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _title(text: str) -> str:
-    return re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text).strip()
-
-
 def write() -> list:
     reg = registry.load()
     texts, questions = [], []
+    titles = {lang: knowledge.titles(lang) for lang in ("zh", "en")}
     for chapter in reg.chapters:
         slug = chapter["slug"]
         zh = (lang_dir("zh") / "chapters" / f"{slug}.md").read_text(encoding="utf-8")
         texts.append(plain(zh))
-        titles_en = dict(registry.chapter_questions("en", slug))
-        for qid, title in registry.chapter_questions("zh", slug):
+        for qid, _ in registry.chapter_questions("zh", slug):
             questions.append({
-                "id": qid, "chapter": slug, "title_zh": _title(title), "title_en": _title(titles_en.get(qid, "")),
+                "id": qid, "chapter": slug, "title_zh": titles["zh"][qid], "title_en": titles["en"].get(qid, ""),
                 "answer_zh": plain(registry.question_section(zh, qid)),
             })
     TEXT_FILE.write_text("\n".join(texts) + "\n", encoding="utf-8")

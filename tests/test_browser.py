@@ -147,6 +147,6 @@ def test_copy_link_gives_the_hosted_url_of_the_question(browser, server):
     button = pg.locator(f"h3#{ANCHOR} button.q-copy")
     button.click()
     expect(button).to_have_text("Copied")
-    expected = build.load("en").site_url + f"{CHAPTER}/#{ANCHOR}"
+    expected = build.load("zh").site_url + f"en/{CHAPTER}/#{ANCHOR}"
     assert pg.evaluate("navigator.clipboard.readText()") == expected
     context.close()

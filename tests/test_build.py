@@ -52,9 +52,3 @@ def test_formulas_are_rendered_to_mathml_at_build_time(site):
     leftovers = [p for p in pages if 'class="arithmatex"' in p.read_text(encoding="utf-8")]
     assert not leftovers, f"formulas left for a client-side renderer in {leftovers[:3]}"
     assert any("<math" in p.read_text(encoding="utf-8") for p in (site / "chapters").rglob("*.html"))
-
-
-def test_the_english_site_lives_under_the_chinese_one():
-    """The switcher, questions.json and copy-link all assume en is served at <zh site_url>en/."""
-    zh, en = build.load("zh").site_url, build.load("en").site_url
-    assert en == zh + "en/", f"docs/mkdocs.en.yml site_url {en} must be docs/mkdocs.zh.yml's {zh} + 'en/'"

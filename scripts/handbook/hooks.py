@@ -6,6 +6,7 @@ that names the file and says what to do; nothing fails silently.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,7 @@ from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import glossary, knowledge, mathml, notebook_pages, registry, urls  # noqa: E402
+from handbook import glossary, knowledge, material_patches, mathml, notebook_pages, registry, urls  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -34,6 +35,8 @@ GENERATED = {
 # ... so "edit this page" on them opens the file they are generated from (errata: the chapters themselves)
 GENERATED_FROM = {"questions.md": "docs/registry.yml", "paths.md": "docs/paths.yml",
                   "glossary.md": "docs/glossary.yml", "labs/index.md": "docs/registry.yml"}
+QUESTION_HEADING = re.compile(r'<h([23]) id="(q-[^"]+)".*?(</h\1>)', re.S)
+COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
 LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
 DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}
 
@@ -57,6 +60,11 @@ def on_config(config):
     ]
     if lang == "zh":
         glossary.teach_segmenter()
+    else:  # one setting (HANDBOOK_SITE_URL) for both: the en site is served under the zh one
+        config.site_url = knowledge.hosted_root(config.site_url, "zh") + "en/"
+    if not config.plugins["material/offline"].config.enabled:
+        # the iframe-worker shim only lets search run from file://; hosted pages would block on it
+        config.extra["polyfills"] = []
     # moved pages get redirect pages (mkdocs-redirects keeps the #anchor); moved questions: see on_page_content
     config.plugins["redirects"].config["redirect_maps"] = {old: new for old, new in urls.redirects().items() if "#" not in old}
     return config
@@ -118,7 +126,7 @@ def _add_lab_links(markdown: str, lang: str) -> str:
 
 
 def on_page_context(context, page, config, nav):
-    """The page's hosted URL (directory style, even in the offline build), for "copy link to question"."""
+    """Edit links to the real sources; the page's hosted URLs for canonical and hreflang links."""
     lang = _lang(config)
     edit = f"{config.repo_url.rstrip('/')}/edit/main/"
     if page.file.src_uri.endswith(".ipynb"):  # the source of a lab page is notebooks/<slug>.py, not the generated notebook
@@ -126,9 +134,16 @@ def on_page_context(context, page, config, nav):
     elif page.file.generated_by:
         source = GENERATED_FROM.get(page.file.src_uri)
         page.edit_url = f"{edit}{source}" if source else None
-    url = page.url.removesuffix("index.html").replace(".html", "/")
-    page.meta["hosted_url"] = knowledge.hosted_root(config.site_url, lang) + ("en/" if lang == "en" else "") + url
+    page.meta["twins"] = _twins(page, config)
+    page.meta["hosted_url"] = page.meta["twins"][lang]
     return context
+
+
+def _twins(page, config) -> dict[str, str]:
+    """The hosted URL of this page in each language (directory style, even in the offline build)."""
+    url = page.url.removesuffix("index.html").replace(".html", "/")
+    root = knowledge.hosted_root(config.site_url, _lang(config))
+    return {"zh": root + url, "en": f"{root}en/{url}", "x-default": root + url}
 
 
 def on_page_content(html, page, config, files):
@@ -143,7 +158,21 @@ def on_page_content(html, page, config, files):
     html = mathml.render_html(html)
     if page.file.src_uri.startswith("chapters/"):
         html = glossary.add_tooltips(html, _lang(config))
+        html = _copy_link_buttons(html, _twins(page, config)[_lang(config)], _lang(config))
     return html + _moved_questions(page, files)
+
+
+def _copy_link_buttons(html: str, page_url: str, lang: str) -> str:
+    """A "copy link" button in every question heading, built here so no script has to add it while the
+    page loads; handbook.js copies its data-url (the hosted URL, also when reading offline)."""
+    label, hint = COPY_LINK[lang]
+
+    def add(m: re.Match) -> str:
+        button = (f'<button type="button" class="q-copy" data-search-exclude title="{hint}" '
+                  f'data-url="{page_url}#{m.group(2)}">{label}</button>')
+        return m.group(0)[: -len(m.group(3))] + button + m.group(3)
+
+    return QUESTION_HEADING.sub(add, html)
 
 
 def _moved_questions(page, files) -> str:
@@ -162,6 +191,7 @@ def _moved_questions(page, files) -> str:
 
 
 def on_post_page(output, page, config):
+    output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
     if notebook_pages.is_notebook_page(output):
         return notebook_pages.slim(output, page, config)
     return output
@@ -170,6 +200,7 @@ def on_post_page(output, page, config):
 def on_post_build(config):
     lang = _lang(config)
     notebook_pages.write_shared_css(config)
+    material_patches.patch_bundle(config.site_dir)
     site = Path(config.site_dir)
     export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
     (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -19,7 +19,7 @@
     link.href = link.href.split("#")[0] + window.location.hash;
   }, true);
 
-  /* "Copy link" beside every question heading: the hosted URL, even when reading offline. */
+  /* "Copy link" in every question heading: the hosted URL, even when reading offline. */
   function copy(text) {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     var area = document.createElement("textarea");
@@ -34,24 +34,15 @@
     return Promise.resolve();
   }
 
-  var meta = document.querySelector('meta[name="handbook:page-url"]');
-  var pageUrl = meta ? meta.content : location.href.split("#")[0];
-  var label = zh ? "复制这道题的链接" : "Copy a link to this question";
-  document.querySelectorAll(".md-content h2[id^='q-'], .md-content h3[id^='q-']").forEach(function (heading) {
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "q-copy";
-    button.title = label;
-    button.setAttribute("aria-label", label);
-    button.dataset.url = pageUrl + "#" + heading.id;
-    button.textContent = zh ? "复制链接" : "Copy link";
-    button.addEventListener("click", function () {
-      copy(button.dataset.url).then(function () {
-        button.textContent = zh ? "已复制" : "Copied";
-        setTimeout(function () { button.textContent = zh ? "复制链接" : "Copy link"; }, 1500);
-      });
+  /* The buttons are in the page (hooks.py); their data-url is the hosted URL of the question. */
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element && event.target.closest("button.q-copy");
+    if (!button) return;
+    var label = button.dataset.label || (button.dataset.label = button.textContent);
+    copy(button.dataset.url).then(function () {
+      button.textContent = zh ? "已复制" : "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
     });
-    heading.appendChild(button);
   });
 
   /* Question bank filter: shows the controls (hidden without JavaScript) and hides non-matching items. */

@@ -1,0 +1,47 @@
+"""Three fixes to Material for MkDocs 9.8.1 (pinned in pyproject.toml), applied to the built site.
+
+Each patch replaces text that must occur exactly once; after an upgrade that changes it, the build
+fails here instead of shipping the old behaviour silently.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+# Material fetches the search index (about 260 KB gzip for zh, more than the rest of a page) on every
+# page load, hosted; from file:// it already waits until the reader opens search. Make hosted pages
+# wait too: the index is then fetched on the first focus of the search box (or tap on its icon).
+LAZY_INDEX = ('L($(location.protocol!=="file:"),Je("search"))', 'L($(!1),Je("search"))')
+
+# Material fetches <link rel=alternate>/sitemap.xml for every language to map its selector's links.
+# Ours are built per page (partials/alternate.html), and the hreflang links are absolute hosted URLs:
+# the fetch would reach the hosted site from a local or offline copy. Do not start that component.
+ALTERNATE_SITEMAPS = ("ui({document$:ct});", "")
+
+# The search overlay is a role="dialog" without a name (axe rule aria-dialog-name).
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+SEARCH_LABEL = {"zh": "搜索", "en": "Search"}
+
+
+def _replace_once(text: str, old: str, new: str, where: str) -> str:
+    if text.count(old) != 1:
+        raise PluginError(f"{where}: expected exactly one {old!r} (mkdocs-material changed?); update scripts/handbook/material_patches.py")
+    return text.replace(old, new)
+
+
+def patch_bundle(site_dir: str) -> None:
+    bundles = list((Path(site_dir) / "assets" / "javascripts").glob("bundle.*.min.js"))
+    if len(bundles) != 1:
+        raise PluginError(f"{site_dir}: expected one Material bundle, found {bundles}")
+    bundle = bundles[0]
+    text = bundle.read_text(encoding="utf-8")
+    if LAZY_INDEX[1] in text:  # a dirty rebuild keeps the already patched copy
+        return
+    for old, new in (LAZY_INDEX, ALTERNATE_SITEMAPS):
+        text = _replace_once(text, old, new, str(bundle))
+    bundle.write_text(text, encoding="utf-8")
+
+
+def name_search_dialog(html: str, lang: str, where: str) -> str:
+    return _replace_once(html, SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{SEARCH_LABEL[lang]}">', where)

@@ -1,0 +1,78 @@
+"""What search engines and assistive technology read on every built page: language, description,
+canonical and hreflang links to the twin, sitemaps, image alt text and heading order."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import lang_root
+from handbook import build
+from helpers import html_pages, parse
+
+HOSTED = build.load("zh").site_url  # the default hosted root; the `site` fixture is built with it
+
+
+def _content_pages(root):
+    """Pages a reader lands on (not the 404 page, not the redirect stubs of moved pages)."""
+    return [p for p in html_pages(root, exclude_en=root.name != "en")
+            if p.name != "404.html" and not any(t == "meta" and a.get("http-equiv") == "refresh" for t, a in parse(p).elements)]
+
+
+def _hosted_url(root, page, lang):
+    path = page.relative_to(root).as_posix().removesuffix("index.html")
+    return HOSTED + ("en/" if lang == "en" else "") + path
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_names_its_language_description_canonical_url_and_twin(site, lang):
+    root = lang_root(site, lang)
+    for page in _content_pages(root):
+        elements = parse(page).elements
+        where = page.relative_to(site)
+        assert next(a for t, a in elements if t == "html").get("lang") == lang, f"{where}: <html lang> is not {lang}"
+        meta = {a.get("name"): a.get("content") for t, a in elements if t == "meta"}
+        assert len(meta.get("description") or "") > 20, f"{where}: no meta description"
+        links = [a for t, a in elements if t == "link"]
+        canonical = [a["href"] for a in links if a.get("rel") == "canonical"]
+        assert canonical == [_hosted_url(root, page, lang)], f"{where}: canonical {canonical}"
+        alternates = {a["hreflang"]: a["href"] for a in links if a.get("rel") == "alternate" and "hreflang" in a}
+        zh_url = _hosted_url(root, page, "zh")
+        assert alternates == {"zh": zh_url, "en": zh_url.replace(HOSTED, HOSTED + "en/", 1), "x-default": zh_url}, where
+        twin = site / alternates["en" if lang == "zh" else "zh"].removeprefix(HOSTED) / "index.html"
+        assert twin.exists(), f"{where}: its hreflang twin {twin} was not built"
+
+
+def test_one_setting_moves_every_hosted_url(monkeypatch):
+    """HANDBOOK_SITE_URL alone sets both sites' URLs (en is served under zh at en/)."""
+    monkeypatch.setenv("HANDBOOK_SITE_URL", "https://docs.example.org/handbook/")
+    urls = {}
+    for lang in ("zh", "en"):
+        config = build.load(lang)
+        urls[lang] = config.plugins.on_config(config).site_url
+    assert urls == {"zh": "https://docs.example.org/handbook/", "en": "https://docs.example.org/handbook/en/"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_language_has_a_sitemap_of_exactly_its_pages(site, lang):
+    root = lang_root(site, lang)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [e.text for e in ET.parse(root / "sitemap.xml").getroot().findall("s:url/s:loc", ns)]
+    assert sorted(locs) == sorted(_hosted_url(root, p, lang) for p in _content_pages(root))
+
+
+def test_every_image_has_alt_text(site):
+    missing = [f"{p.relative_to(site)}: {a.get('src', '')[:60]}"
+               for p in html_pages(site) for t, a in parse(p).elements if t == "img" and not (a.get("alt") or "").strip()]
+    assert not missing, missing
+
+
+def test_headings_start_at_h1_and_never_skip_a_level(site):
+    problems = []
+    for page in _content_pages(site) + _content_pages(site / "en"):
+        levels = [int(t[1]) for t, _ in parse(page).elements if re.fullmatch("h[1-6]", t)]
+        if not levels or levels[0] != 1:
+            problems.append(f"{page.relative_to(site)}: first heading is h{levels[0] if levels else '-'}")
+        problems += [f"{page.relative_to(site)}: h{a} then h{b}" for a, b in zip(levels, levels[1:]) if b > a + 1]
+    assert not problems, problems[:20]

@@ -1,4 +1,5 @@
-"""Session fixtures: the labs executed fresh, then both sites built once (online and offline)."""
+"""Session fixtures: the labs executed fresh, then both sites built once (online and offline);
+and the headless browser the browser tests share."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,8 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from handbook import build, labs, registry  # noqa: E402
 from handbook.paths import LANGS  # noqa: E402
+from helpers import CHROMIUM, FLAGS  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 # For a quick local loop only: reuse cached lab results. CI and `scripts/run test` never set it.
 REUSE_LAB_CACHE = os.environ.get("HANDBOOK_REUSE_LAB_CACHE") == "1"
@@ -71,3 +74,28 @@ def lang_root(root: Path, lang: str) -> Path:
 @pytest.fixture(scope="session")
 def langs():
     return LANGS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A page that records every request; the test fails if one goes anywhere but the disk or, when the
+    test uses the `server` fixture, that server."""
+    allowed = ("file://", "data:", "blob:", "about:")
+    if "server" in request.fixturenames:
+        allowed += (request.getfixturevalue("server") + "/",)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    seen: list[str] = []
+    pg.on("request", lambda r: seen.append(r.url))
+    yield pg
+    context.close()
+    foreign = [u for u in seen if not u.startswith(allowed)]
+    assert not foreign, f"requests left the site: {foreign}"

@@ -1,5 +1,5 @@
-"""Session fixtures: the labs executed fresh, then both sites built once (online and offline);
-and the headless browser the browser tests share."""
+"""Session fixtures: the labs executed fresh, then both sites built once (online and offline), all with
+the network cut off; and the headless browser the browser tests share."""
 from __future__ import annotations
 
 import os
@@ -15,18 +15,31 @@ sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from handbook import build, labs, registry  # noqa: E402
+from handbook import build, labs, netns, registry  # noqa: E402
 from handbook.paths import LANGS  # noqa: E402
 from helpers import CHROMIUM, FLAGS  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 # For a quick local loop only: reuse cached lab results. CI and `scripts/run test` never set it.
 REUSE_LAB_CACHE = os.environ.get("HANDBOOK_REUSE_LAB_CACHE") == "1"
+# Why the session could not be cut off the network; None when it was.
+NOT_ISOLATED = pytest.StashKey[str | None]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # Before any thread exists: the lab kernels, both builds and the browser started later all inherit
+    # the empty network namespace, so a page or lab that reaches for the network fails here.
+    config.stash[NOT_ISOLATED] = netns.isolate()
 
 
 def pytest_report_header(config):
+    reason = config.stash[NOT_ISOLATED]
+    lines = ["network: isolated (empty network namespace, loopback only)" if reason is None
+             else f"network: NOT isolated: {reason}"]
     if REUSE_LAB_CACHE:
-        return "HANDBOOK_REUSE_LAB_CACHE=1: labs NOT executed fresh (local loop only)"
+        lines.append("HANDBOOK_REUSE_LAB_CACHE=1: labs NOT executed fresh (local loop only)")
+    return lines
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ def make(offline_site: Path, dist: Path = DIST) -> Path:
     partial = target.with_suffix(".zip.part")  # an interrupted run leaves no zip that looks complete
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         info = zipfile.ZipInfo(str(top / "README.txt"), datetime.datetime.now().timetuple()[:6])
-        info.external_attr = 0o644 << 16  # readable by all once unzipped, like the pages next to it
+        info.external_attr = 0o100644 << 16  # a regular file readable by all once unzipped, like the pages
         z.writestr(info, readme(version), zipfile.ZIP_DEFLATED)
         for path in sorted(offline_site.rglob("*")):
             if path.is_file():

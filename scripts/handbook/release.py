@@ -58,15 +58,16 @@ def commit() -> str:
     return out.stdout.strip()
 
 
-def readme(version: str) -> str:
-    title_zh, title_en = project()["description"].split(" / ", 1)  # pyproject holds the one bilingual title
-    return README.format(title_zh=title_zh, title_en=title_en, version=version, commit=commit(),
+def readme(meta: dict) -> str:
+    title_zh, title_en = meta["description"].split(" / ", 1)  # pyproject holds the one bilingual title
+    return README.format(title_zh=title_zh, title_en=title_en, version=meta["version"], commit=commit(),
                          date=datetime.datetime.now(datetime.timezone.utc).date().isoformat())
 
 
 def make(offline_site: Path, dist: Path = DIST) -> Path:
     """Zip an offline build (build.build_all(offline=True)) into dist/handbook-offline-<version>.zip."""
-    version = project()["version"]
+    meta = project()
+    version = meta["version"]
     top = Path(f"handbook-{version}")
     dist.mkdir(parents=True, exist_ok=True)
     target = dist / f"handbook-offline-{version}.zip"
@@ -74,7 +75,7 @@ def make(offline_site: Path, dist: Path = DIST) -> Path:
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         info = zipfile.ZipInfo(str(top / "README.txt"), datetime.datetime.now().timetuple()[:6])
         info.external_attr = 0o100644 << 16  # a regular file readable by all once unzipped, like the pages
-        z.writestr(info, readme(version), zipfile.ZIP_DEFLATED)
+        z.writestr(info, readme(meta), zipfile.ZIP_DEFLATED)
         for path in sorted(offline_site.rglob("*")):
             if path.is_file():
                 z.write(path, top / path.relative_to(offline_site))

@@ -1,4 +1,5 @@
-"""Session fixtures: the labs executed fresh, then both sites built once (online and offline)."""
+"""Session fixtures: the labs executed fresh, then both sites built once (online and offline), all with
+the network cut off; and the headless browser the browser tests share."""
 from __future__ import annotations
 
 import os
@@ -14,16 +15,31 @@ sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from handbook import build, labs, registry  # noqa: E402
+from handbook import build, labs, netns, registry  # noqa: E402
 from handbook.paths import LANGS  # noqa: E402
+from helpers import CHROMIUM, FLAGS  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 # For a quick local loop only: reuse cached lab results. CI and `scripts/run test` never set it.
 REUSE_LAB_CACHE = os.environ.get("HANDBOOK_REUSE_LAB_CACHE") == "1"
+# Why the session could not be cut off the network; None when it was.
+NOT_ISOLATED = pytest.StashKey[str | None]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # Before any thread exists: the lab kernels, both builds and the browser started later all inherit
+    # the empty network namespace, so a page or lab that reaches for the network fails here.
+    config.stash[NOT_ISOLATED] = netns.isolate()
 
 
 def pytest_report_header(config):
+    reason = config.stash[NOT_ISOLATED]
+    lines = ["network: isolated (empty network namespace, loopback only)" if reason is None
+             else f"network: NOT isolated: {reason}"]
     if REUSE_LAB_CACHE:
-        return "HANDBOOK_REUSE_LAB_CACHE=1: labs NOT executed fresh (local loop only)"
+        lines.append("HANDBOOK_REUSE_LAB_CACHE=1: labs NOT executed fresh (local loop only)")
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +87,28 @@ def lang_root(root: Path, lang: str) -> Path:
 @pytest.fixture(scope="session")
 def langs():
     return LANGS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A page that records every request; the test fails if one goes anywhere but the disk or, when the
+    test uses the `server` fixture, that server."""
+    allowed = ("file://", "data:", "blob:", "about:")
+    if "server" in request.fixturenames:
+        allowed += (request.getfixturevalue("server") + "/",)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    seen: list[str] = []
+    pg.on("request", lambda r: seen.append(r.url))
+    yield pg
+    context.close()
+    foreign = [u for u in seen if not u.startswith(allowed)]
+    assert not foreign, f"requests left the site: {foreign}"

@@ -1,9 +1,12 @@
-"""Small parsers shared by the tests: built HTML pages, their links and ids."""
+"""Small helpers shared by the tests: parsers for built HTML pages, their links and ids; browser steps."""
 from __future__ import annotations
 
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+
+from playwright.sync_api import expect
 
 
 class PageParser(HTMLParser):
@@ -41,3 +44,26 @@ def html_pages(root: Path, exclude_en: bool = False) -> list[Path]:
 
 
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+CHAPTER, ANCHOR = "chapters/training-and-evaluation", "q-evaluation-methods"
+
+
+def search(pg, query: str) -> list[str]:
+    """The absolute URLs of the results Material's search gives for the query."""
+    box = pg.locator("input[data-md-component=search-query]")
+    box.click()  # focusing the box flips the search toggle; from file:// search starts on that change event
+    box.fill(query)
+    box.press("End")  # fill() alone does not trigger Material's search
+    links = pg.locator(".md-search-result__item a")
+    expect(links.first).to_be_attached(timeout=15_000)
+    return links.evaluate_all("links => links.map(a => a.href)")
+
+
+def switch(pg, lang: str) -> None:
+    pg.locator(".md-header__option .md-select").hover()
+    with pg.expect_navigation():
+        pg.locator(f".md-select__link[hreflang={lang}]").click()

@@ -1,19 +1,16 @@
-"""In Debian's headless Chromium: search per language, a switcher that keeps page and anchor, the
-offline build from file://, and not one request to another host."""
+"""In Debian's headless Chromium, on the hosted build served from 127.0.0.1: search per language, a
+switcher that keeps page and anchor, the question bank, copy-link, and not one request to another host.
+(The offline edition is browsed from disk in test_release.py.)"""
 from __future__ import annotations
 
 import functools
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-CHAPTER, ANCHOR = "chapters/training-and-evaluation", "q-evaluation-methods"
+from helpers import ANCHOR, CHAPTER, search, switch
 
 
 class Quiet(SimpleHTTPRequestHandler):
@@ -29,37 +26,6 @@ def server(site):
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    """A page that records every request; the test fails if one leaves 127.0.0.1 or file://."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = context.new_page()
-    seen: list[str] = []
-    pg.on("request", lambda r: seen.append(r.url))
-    yield pg
-    context.close()
-    foreign = [u for u in seen if not u.startswith(("http://127.0.0.1:", "file://", "data:", "blob:", "about:"))]
-    assert not foreign, f"requests left the site: {foreign}"
-
-
-def search(pg, query: str) -> list[str]:
-    box = pg.locator("input[data-md-component=search-query]")
-    box.click()  # focusing the box flips the search toggle; from file:// search starts on that change event
-    box.fill(query)
-    box.press("End")  # fill() alone does not trigger Material's search
-    links = pg.locator(".md-search-result__item a")
-    expect(links.first).to_be_attached(timeout=15_000)
-    return [links.nth(i).get_attribute("href") for i in range(links.count())]
-
-
 def test_chinese_query_finds_only_chinese_pages(page, server):
     page.goto(f"{server}/")
     hrefs = search(page, "召回率")
@@ -72,12 +38,6 @@ def test_english_query_finds_only_english_pages(page, server):
     assert hrefs and all("/en/" in h for h in hrefs), hrefs
 
 
-def switch(pg, lang: str) -> None:
-    pg.locator(".md-header__option .md-select").hover()
-    with pg.expect_navigation():
-        pg.locator(f".md-select__link[hreflang={lang}]").click()
-
-
 def test_switcher_keeps_page_and_anchor_both_ways(page, server):
     page.goto(f"{server}/{CHAPTER}/#{ANCHOR}")
     switch(page, "en")
@@ -85,32 +45,6 @@ def test_switcher_keeps_page_and_anchor_both_ways(page, server):
     expect(page.locator(f"#{ANCHOR}")).to_be_visible()
     switch(page, "zh")
     assert page.url == f"{server}/{CHAPTER}/#{ANCHOR}"
-
-
-def test_offline_build_navigates_switches_and_searches_from_disk(page, offline_site):
-    home = (offline_site / "index.html").as_uri()
-    page.goto(home)
-    page.locator(f'.md-nav a[href$="{CHAPTER}.html"]').first.click()
-    assert page.url.endswith(f"{CHAPTER}.html")
-    page.goto(f"{page.url}#{ANCHOR}")
-    switch(page, "en")
-    assert page.url == (offline_site / "en" / f"{CHAPTER}.html").as_uri() + f"#{ANCHOR}"
-    hrefs = search(page, "recall")
-    assert hrefs and all("/en/" in h or not h.startswith("/") for h in hrefs)
-    page.goto(home)
-    assert search(page, "召回率")
-
-
-def test_offline_lab_page_renders_with_its_shared_stylesheet(page, offline_site):
-    from handbook import registry
-
-    lab = registry.load().existing_labs()[0]
-    failed = []
-    page.on("requestfailed", lambda r: failed.append(r.url))
-    page.goto((offline_site / "labs" / f"{lab}.html").as_uri())
-    expect(page.locator(".jupyter-wrapper")).to_be_visible()
-    assert page.locator(".jupyter-wrapper .jp-Cell").count() > 3
-    assert not [u for u in failed if not u.endswith("sitemap.xml")], failed
 
 
 def test_question_bank_filters_by_topic_and_difficulty(page, server):

@@ -1,7 +1,8 @@
 """The handbook's command-line tool: `scripts/run <command>` (which sets up the venv first).
 
   execute [--force] [LAB ...]   run the labs (cached) and write their notebooks into docs/
-  build [--offline]             execute, then build both languages (site/ or site-offline/ + zip)
+  build [--offline]             execute, then build both languages (site/, or the file:// edition in site-offline/)
+  release                       build the offline edition and zip it as dist/handbook-offline-<version>.zip
   serve [--port N]              build, then serve both languages on 127.0.0.1 with live reload
   urls                          record every published URL and question anchor (docs/published-urls.txt)
   corpus                        refresh notebooks/data/ from the chapters (the labs' own text)
@@ -14,6 +15,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # jieba 0.42, harmless
@@ -28,15 +30,21 @@ def _execute(args) -> None:
     print(f"labs ready in {time.perf_counter() - start:.1f} s (wall clock)")
 
 
-def _build(args) -> None:
+def _build(args) -> Path:
     from . import build
 
     _execute(argparse.Namespace(labs=None, force=False, jobs=args.jobs))
     start = time.perf_counter()
     root = build.build_all(offline=args.offline)
     print(f"built both languages into {root} in {time.perf_counter() - start:.1f} s")
-    if args.offline:
-        print(f"offline zip: {build.zip_site(root)}  (unzip, then open handbook/index.html)")
+    return root
+
+
+def _release(args) -> None:
+    from . import release
+
+    target = release.make(_build(argparse.Namespace(offline=True, jobs=args.jobs)))
+    print(f"release: {target} ({target.stat().st_size / 1e6:.1f} MB; its README.txt says how to open it)")
 
 
 def _serve(args) -> None:
@@ -71,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.set_defaults(func=_execute)
     p = sub.add_parser("build", help="build both languages")
-    p.add_argument("--offline", action="store_true", help="the file:// build, zipped")
+    p.add_argument("--offline", action="store_true", help="the file:// build, in site-offline/")
     p.add_argument("--jobs", type=int, default=2)
     p.set_defaults(func=_build)
+    p = sub.add_parser("release", help="the offline build as dist/handbook-offline-<version>.zip")
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=_release)
     p = sub.add_parser("serve", help="serve both languages with live reload")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--jobs", type=int, default=2)

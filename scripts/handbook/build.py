@@ -1,18 +1,15 @@
-"""Build both language sites, online (site/) or offline (site-offline/ plus a zip)."""
+"""Build both language sites, online (site/) or offline (site-offline/; release.py zips it)."""
 from __future__ import annotations
 
 import os
 import shutil
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 
-from .paths import LANGS, ROOT, SITE, SITE_OFFLINE, config_file
-
-OFFLINE_ZIP = ROOT / "handbook-offline.zip"
+from .paths import LANGS, SITE, SITE_OFFLINE, config_file
 
 
 @contextmanager
@@ -47,11 +44,3 @@ def build_all(root: Path | None = None, offline: bool = False) -> Path:
     for lang in LANGS:  # zh first: it cleans the root, en then lands in root/en
         build_lang(lang, root, offline)
     return root
-
-
-def zip_site(root: Path, target: Path = OFFLINE_ZIP) -> Path:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                z.write(path, Path("handbook") / path.relative_to(root))
-    return target

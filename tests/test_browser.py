@@ -84,3 +84,54 @@ def test_copy_link_gives_the_hosted_url_of_the_question(browser, server):
     expected = build.load("zh").site_url + f"en/{CHAPTER}/#{ANCHOR}"
     assert pg.evaluate("navigator.clipboard.readText()") == expected
     context.close()
+
+
+def test_search_index_is_fetched_only_when_search_is_opened(page, server):
+    """The index is most of a page's weight: a reader who never searches never downloads it."""
+    indexes = []
+    page.on("request", lambda r: indexes.append(r.url) if "search_index" in r.url else None)
+    page.goto(f"{server}/{CHAPTER}/", wait_until="networkidle")
+    page.wait_for_timeout(500)
+    assert not indexes, f"fetched on page load: {indexes}"
+    assert search(page, "召回率")
+    assert indexes == [f"{server}/search/search_index.json"]
+
+
+def test_a_followed_search_result_highlights_the_query_on_its_page(page, server):
+    page.goto(f"{server}/en/{CHAPTER}/?h=recall")
+    expect(page.locator("article mark").first).to_be_visible(timeout=10_000)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_link_to_a_question_lands_on_its_heading(browser, server, width):
+    """Off-screen blocks skip rendering (content-visibility) until scrolled to; a pasted link to any
+    question must still put its heading at the top of the screen, on a phone and on a desktop."""
+    pg = browser.new_page(viewport={"width": width, "height": 800})
+    pg.goto(f"{server}/{CHAPTER}/")
+    ids = pg.eval_on_selector_all("h2[id^='q-'], h3[id^='q-']", "hs => hs.map(h => h.id)")
+    assert len(ids) >= 3
+    misplaced = {}
+    for qid in ids:
+        pg.goto("about:blank")
+        pg.goto(f"{server}/{CHAPTER}/#{qid}")
+        pg.wait_for_timeout(300)
+        top = pg.eval_on_selector(f"#{qid}", "h => h.getBoundingClientRect().top")
+        if not 0 <= top <= 120:  # just below Material's sticky header
+            misplaced[qid] = top
+    pg.close()
+    assert not misplaced, misplaced
+
+
+def test_every_rule_of_the_shared_notebook_stylesheet_parses(page, server, site):
+    """One unbalanced selector makes the browser drop the rest of the file, silently."""
+    from handbook import css_prune
+
+    css = (site / "assets" / "stylesheets" / "jupyter.css").read_text(encoding="utf-8")
+    page.goto(f"{server}/labs/evaluation-metrics/")
+    parsed = page.evaluate("[...[...document.styleSheets].find(s => (s.href || '').endsWith('jupyter.css')).cssRules]"
+                           ".map(r => r.selectorText || r.cssText)")
+    blocks = [b for b in css_prune._blocks(css) if not b[0].startswith("@charset")]  # not a rule in the CSSOM
+    foreign = [p for p, _ in blocks if "-moz-" in p]  # Firefox-only selectors: Chromium drops just those rules
+    assert len(parsed) == len(blocks) - len(foreign)
+    assert parsed[-1].replace('"', "").replace(" ", "") == blocks[-1][0].replace(" ", "")
+    assert page.eval_on_selector(".clipboard-copy-txt", "e => getComputedStyle(e).display") == "none"

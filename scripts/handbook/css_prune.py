@@ -32,11 +32,23 @@ def _blocks(css: str):
         i = j
 
 
+def _selectors(prelude: str) -> list[str]:
+    """Split a selector list at its top-level commas (not those inside :is(...), :not(...))."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(prelude):
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if c == "," and depth == 0:
+            parts.append(prelude[start:i])
+            start = i + 1
+    return parts + [prelude[start:]]
+
+
 def prune(css: str, used: set[str]) -> str:
     out = []
     for prelude, body in _blocks(_COMMENT.sub("", css)):
         if body is None:
-            out.append(prelude + ";")
+            if not prelude.startswith("@charset"):  # only valid first in a file: write_shared_css adds one
+                out.append(prelude + ";")
         elif prelude.startswith(_GROUPS):
             inner = prune(body, used)
             if inner:
@@ -44,7 +56,7 @@ def prune(css: str, used: set[str]) -> str:
         elif prelude.startswith("@"):
             out.append(f"{prelude}{{{body}}}")
         else:
-            kept = [s for s in prelude.split(",") if set(_CLASS.findall(s)) <= used]
+            kept = [s for s in _selectors(prelude) if set(_CLASS.findall(s)) <= used]
             if kept:
                 out.append(f"{','.join(s.strip() for s in kept)}{{{body.strip()}}}")
     return "\n".join(out)

@@ -1,4 +1,4 @@
-"""Three fixes to Material for MkDocs 9.8.1 (pinned in pyproject.toml), applied to the built site.
+"""Fixes to Material for MkDocs 9.8.1 (pinned in pyproject.toml), applied to the built site.
 
 Each patch replaces text that must occur exactly once; after an upgrade that changes it, the build
 fails here instead of shipping the old behaviour silently.
@@ -13,6 +13,11 @@ from mkdocs.exceptions import PluginError
 # page load, hosted; from file:// it already waits until the reader opens search. Make hosted pages
 # wait too: the index is then fetched on the first focus of the search box (or tap on its icon).
 LAZY_INDEX = ('L($(location.protocol!=="file:"),Je("search"))', 'L($(!1),Je("search"))')
+
+# ... and its search.highlight component subscribes to the index on every page, though it only uses it
+# when the URL carries ?h= (a search result was followed): subscribe only then.
+HIGHLIGHT_INDEX = ('z([t,r.pipe(Q(we()),g(o=>!!o.searchParams.get("h")))])',
+                   'r.pipe(Q(we()),g(o=>!!o.searchParams.get("h")),b(n=>t.pipe(m(o=>[o,n]))))')
 
 # Material fetches <link rel=alternate>/sitemap.xml for every language to map its selector's links.
 # Ours are built per page (partials/alternate.html), and the hreflang links are absolute hosted URLs:
@@ -38,7 +43,7 @@ def patch_bundle(site_dir: str) -> None:
     text = bundle.read_text(encoding="utf-8")
     if LAZY_INDEX[1] in text:  # a dirty rebuild keeps the already patched copy
         return
-    for old, new in (LAZY_INDEX, ALTERNATE_SITEMAPS):
+    for old, new in (LAZY_INDEX, HIGHLIGHT_INDEX, ALTERNATE_SITEMAPS):
         text = _replace_once(text, old, new, str(bundle))
     bundle.write_text(text, encoding="utf-8")
 

@@ -95,4 +95,4 @@ def write_shared_css(config) -> None:
     if css:
         target = Path(config.site_dir) / SHARED_CSS
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(css_prune.prune(css, used), encoding="utf-8")
+        target.write_text('@charset "UTF-8";\n' + css_prune.prune(css, used), encoding="utf-8")

@@ -6,7 +6,7 @@ import posixpath
 import re
 from pathlib import Path
 
-from . import css_prune, registry
+from . import css_prune, plots, registry
 
 # mkdocs-jupyter inlines ~590 KB of Jupyter CSS into every notebook page; one shared file is cached once
 _INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
@@ -19,8 +19,10 @@ _UNUSED_SCRIPTS = re.compile(
     re.S,
 )
 SHARED_CSS = "assets/stylesheets/jupyter.css"
-_IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
-PLOT_ALT = {"zh": "上方代码单元格输出的图", "en": "Plot output by the code cell above"}
+# nbconvert's alt text for every figure says nothing (and is English on zh pages): name the plot's section
+_NBCONVERT_ALT = ' alt="No description has been provided for this image"'
+_HEADING_OR_BARE_IMG = re.compile(r'<h([2-4])[^>]*>(.*?)</h\1>|<img (?![^>]*\balt=)', re.S)
+PLOT_ALT = {"zh": "图：{section}（上方代码单元格的输出）", "en": "Plot: {section} (output of the code cell above)"}
 _css_seen: dict[str, tuple[str, set[str]]] = {}  # site_dir -> (the pages' CSS, classes the pages use)
 
 INDEX = {
@@ -86,8 +88,22 @@ def slim(html: str, page, config) -> str:
     link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
     html = _INLINE_STYLE.sub("", html)
     html = html.replace('<div class="jupyter-wrapper">', link + '<div class="jupyter-wrapper">', 1)
-    html = _IMG_WITHOUT_ALT.sub(f'<img alt="{PLOT_ALT[config.theme["language"]]}" ', html)
+    html = _describe_plots(html.replace(_NBCONVERT_ALT, ""), config.theme["language"])
+    html = plots.extract(html, config.site_dir, base)
     return _UNUSED_SCRIPTS.sub("", html)
+
+
+def _describe_plots(html: str, lang: str) -> str:
+    section = ""
+
+    def visit(m: re.Match) -> str:
+        nonlocal section
+        if m.group(1):
+            section = re.sub(r"<[^>]+>|¶", "", m.group(2)).strip()
+            return m.group(0)
+        return f'<img alt="{PLOT_ALT[lang].format(section=section)}" '
+
+    return _HEADING_OR_BARE_IMG.sub(visit, html)
 
 
 def write_shared_css(config) -> None:

@@ -1,81 +1,160 @@
-"""Benchmark: cold build (every lab executed), warm rebuild (nothing changed), and what a reader's
-browser transfers for a chapter page and a lab page (raw and gzip bytes, request count).
+"""Benchmark and budgets: build speed, what every page transfers, and Lighthouse on the pages that matter.
 
-    scripts/run bench [--cold-runs 1] [--warm-runs 5]
+    scripts/run bench [--cold-runs 3] [--warm-runs 3] [--lighthouse-runs 5]
 
-Prints medians. A cold run deletes the lab cache, the notebook render cache and site/.
+1. Cold build (lab cache, notebook render cache and site/ deleted; every lab executed; both languages)
+   and warm rebuild (nothing changed): medians, against BUILD_BUDGET.
+2. The site is served from 127.0.0.1 with gzip, built for that address (HANDBOOK_SITE_URL), so canonical
+   and hreflang links point at what is served. Every page of both languages is loaded in Chromium with
+   an empty cache; its transfer is the bytes the server sent, plus every image on the page that loads
+   lazily (plots count even when below the fold). Against PAGE_BUDGET.
+3. Lighthouse, mobile preset with its default throttling, runs on the home page, the heaviest chapter,
+   the question bank and the heaviest lab of each language; medians of --lighthouse-runs runs.
+
+Prints a table, writes .bench/summary.json (and every Lighthouse report under .bench/lighthouse/), and
+exits with status 1 when a budget is missed.
 """
 from __future__ import annotations
 
 import argparse
-import functools
-import gzip
+import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from handbook.paths import CACHE, SITE  # noqa: E402
+from handbook import lighthouse  # noqa: E402
+from handbook.gzip_server import GzipServer  # noqa: E402
+from handbook.paths import CACHE, LANGS, SITE  # noqa: E402
 
-PAGES = {"chapter": "chapters/training-and-evaluation/", "lab page": "labs/evaluation-metrics/"}
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+OUT = ROOT / ".bench"
+BUILD_BUDGET = {"cold": 300.0, "warm": 15.0}  # seconds, both languages
+# kind -> transfer in KB (gzip, images included), then Lighthouse mobile minimum per category
+PAGE_BUDGET = {
+    "page": {"KB": 120, "performance": 98, "accessibility": 100, "best-practices": 100, "seo": 100},
+    "lab": {"KB": 250, "performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100},
+}
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def timed_build() -> float:
+def timed_build(site_url: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "handbook", "build"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "handbook", "build"], cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, "HANDBOOK_SITE_URL": site_url})
     return time.perf_counter() - start
 
 
-def cold() -> float:
+def cold_build(site_url: str) -> float:
     shutil.rmtree(CACHE, ignore_errors=True)
     shutil.rmtree(SITE, ignore_errors=True)
-    return timed_build()
+    return timed_build(site_url)
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def pages() -> list[str]:
+    """Every page a reader can land on, as a path under the site root ('', 'en/labs/x/', ...)."""
+    found = []
+    for index in sorted(SITE.rglob("index.html")):
+        text = index.read_text(encoding="utf-8")
+        if 'http-equiv="refresh"' not in text[:2000]:  # not a redirect stub
+            found.append(index.parent.relative_to(SITE).as_posix().removeprefix(".") + "/")
+    return [p.removeprefix("/") for p in found]
 
 
-def page_weight(path: str) -> tuple[int, int, int]:
-    """(raw bytes, gzip bytes, requests) for one page load with an empty cache."""
+def kind(path: str) -> str:
+    parts = path.removeprefix("en/").strip("/").split("/")
+    return "lab" if parts[0] == "labs" and len(parts) == 2 else "page"
+
+
+def transfers(server: GzipServer, paths: list[str]) -> dict[str, float]:
+    """path -> KB the page transfers on a first visit (empty cache), lazily loaded images included."""
     from playwright.sync_api import sync_playwright
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SITE)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    bodies: list[bytes] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
-            page = browser.new_page()
-            page.on("response", lambda r: bodies.append(r.body() if r.ok else b""))
-            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/{path}", wait_until="networkidle")
-            browser.close()
-    finally:
-        httpd.shutdown()
-    return sum(map(len, bodies)), sum(len(gzip.compress(b, 6)) for b in bodies), len(bodies)
+    result = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
+        for path in paths:
+            context = browser.new_context(viewport={"width": 412, "height": 823})
+            page = context.new_page()
+            server.sent.clear()
+            page.goto(server.url + path, wait_until="networkidle")
+            sent = dict(server.sent)
+            images = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)")
+            lazy = {urlsplit(u).path for u in images if u.startswith(server.url)} - set(sent)
+            result[path] = (sum(sent.values()) + sum((SITE / p.lstrip("/")).stat().st_size for p in lazy)) / 1024
+            context.close()
+        browser.close()
+    return result
 
 
-def main() -> None:
+def lighthouse_targets(weights: dict[str, float]) -> list[str]:
+    targets = []
+    for lang in LANGS:
+        prefix = "" if lang == LANGS[0] else f"{lang}/"
+        mine = {p: kb for p, kb in weights.items() if p.startswith(prefix) and not (prefix == "" and p.startswith("en/"))}
+        heaviest = lambda section: max((p for p in mine if p.startswith(f"{prefix}{section}/") and p != f"{prefix}{section}/"), key=mine.get)  # noqa: E731
+        targets += [prefix, heaviest("chapters"), f"{prefix}questions/", heaviest("labs")]
+    return targets
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cold-runs", type=int, default=1)
-    parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--lighthouse-runs", type=int, default=5)  # Lighthouse's advice for its variance
     args = parser.parse_args()
-    colds = [cold() for _ in range(args.cold_runs)]
-    print(f"cold build (labs executed, both languages): median {statistics.median(colds):.1f} s over {len(colds)} run(s) {[round(c, 1) for c in colds]}")
-    warms = [timed_build() for _ in range(args.warm_runs)]
-    print(f"warm rebuild (no change, both languages):   median {statistics.median(warms):.1f} s over {len(warms)} run(s) {[round(w, 1) for w in warms]}")
-    for name, path in PAGES.items():
-        raw, gz, n = page_weight(path)
-        print(f"{name:8} /{path}: {raw / 1024:.0f} KB raw, {gz / 1024:.0f} KB gzip, {n} requests")
+    missed: list[str] = []
+    server = GzipServer(SITE)  # bound now: the site is built for its address
+    summary: dict = {"site_url": server.url}
+
+    builds = {"cold": [cold_build(server.url) for _ in range(args.cold_runs)],
+              "warm": [timed_build(server.url) for _ in range(args.warm_runs)]}
+    print("\nbuild (both languages)      median    runs              budget")
+    for name, runs in builds.items():
+        if not runs:
+            continue
+        median = statistics.median(runs)
+        ok = median <= BUILD_BUDGET[name]
+        missed += [] if ok else [f"{name} build {median:.1f} s > {BUILD_BUDGET[name]:.0f} s"]
+        print(f"  {name:26}{median:6.1f} s  {str([round(r, 1) for r in runs]):18}≤ {BUILD_BUDGET[name]:.0f} s {'ok' if ok else 'MISSED'}")
+    summary["builds"] = builds
+
+    with server:
+        weights = transfers(server, pages())
+        over = {p: kb for p, kb in weights.items() if kb > PAGE_BUDGET[kind(p)]["KB"]}
+        missed += [f"/{p} transfers {kb:.0f} KB > {PAGE_BUDGET[kind(p)]['KB']} KB" for p, kb in over.items()]
+        for k in PAGE_BUDGET:
+            mine = {p: kb for p, kb in weights.items() if kind(p) == k}
+            top = max(mine, key=mine.get)
+            print(f"\ntransfer, {len(mine)} {k}s: heaviest /{top} {mine[top]:.0f} KB, median {statistics.median(mine.values()):.0f} KB, "
+                  f"budget ≤ {PAGE_BUDGET[k]['KB']} KB: {'ok' if not set(over) & set(mine) else 'MISSED'}")
+        targets = lighthouse_targets(weights)
+        scores = lighthouse.run([server.url + t for t in targets], args.lighthouse_runs, OUT / "lighthouse")
+
+    print(f"\nLighthouse mobile, median of {args.lighthouse_runs}   KB   perf a11y  bp  seo    FCP    LCP   TBT   CLS")
+    for t in targets:
+        s, budget = scores[server.url + t], PAGE_BUDGET[kind(t)]
+        short = [f"{c} {s[c]:.0f} < {budget[c]}" for c in lighthouse.CATEGORIES if s[c] < budget[c]]
+        missed += [f"/{t}: {m}" for m in short]
+        print(f"  /{t:34}{weights[t]:4.0f} {s['performance']:5.0f}{s['accessibility']:5.0f}{s['best-practices']:5.0f}"
+              f"{s['seo']:5.0f} {s['FCP']:6.0f} {s['LCP']:6.0f} {s['TBT']:5.0f} {s['CLS']:5.3f}  {'ok' if not short else 'MISSED'}"
+              + (f"  failed: {', '.join(s['failed_audits'])}" if s["failed_audits"] else ""))
+    budgets = ", ".join(f"{k}s ≥ {'/'.join(str(v) for c, v in b.items() if c != 'KB')}" for k, b in PAGE_BUDGET.items())
+    print(f"  budgets: {budgets} (performance/accessibility/best practices/SEO)")
+
+    summary.update(transfer_kb=weights, lighthouse={t: scores[server.url + t] for t in targets},
+                   budgets={"build_s": BUILD_BUDGET, "pages": PAGE_BUDGET}, missed=missed)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(f"\n{'all budgets hold' if not missed else 'BUDGETS MISSED: ' + '; '.join(missed)}  (summary: {OUT / 'summary.json'})")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

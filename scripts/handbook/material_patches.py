@@ -19,6 +19,17 @@ LAZY_INDEX = ('L($(location.protocol!=="file:"),Je("search"))', 'L($(!1),Je("sea
 HIGHLIGHT_INDEX = ('z([t,r.pipe(Q(we()),g(o=>!!o.searchParams.get("h")))])',
                    'r.pipe(Q(we()),g(o=>!!o.searchParams.get("h")),b(n=>t.pipe(m(o=>[o,n]))))')
 
+# ... and it starts the search worker (12 KB gzip, plus lunr) on every page. Start it on its first
+# message instead, which is the index, sent when search is opened.
+LAZY_WORKER = (
+    "function Mn(e,t=new Worker(e)){",
+    "function Mn(e,t=new(class{constructor(u){this.u=u;this.l=[]}"
+    "addEventListener(...a){this.l.push(a);this.w&&this.w.addEventListener(...a)}"
+    "removeEventListener(...a){this.l=this.l.filter(b=>b[1]!==a[1]);this.w&&this.w.removeEventListener(...a)}"
+    "postMessage(m){if(!this.w){this.w=new Worker(this.u);for(let a of this.l)this.w.addEventListener(...a)}"
+    "this.w.postMessage(m)}})(e)){",
+)
+
 # Material fetches <link rel=alternate>/sitemap.xml for every language to map its selector's links.
 # Ours are built per page (partials/alternate.html), and the hreflang links are absolute hosted URLs:
 # the fetch would reach the hosted site from a local or offline copy. Do not start that component.
@@ -43,7 +54,7 @@ def patch_bundle(site_dir: str) -> None:
     text = bundle.read_text(encoding="utf-8")
     if LAZY_INDEX[1] in text:  # a dirty rebuild keeps the already patched copy
         return
-    for old, new in (LAZY_INDEX, HIGHLIGHT_INDEX, ALTERNATE_SITEMAPS):
+    for old, new in (LAZY_INDEX, HIGHLIGHT_INDEX, LAZY_WORKER, ALTERNATE_SITEMAPS):
         text = _replace_once(text, old, new, str(bundle))
     bundle.write_text(text, encoding="utf-8")
 

@@ -191,7 +191,8 @@ def _moved_questions(page, files) -> str:
 
 
 def on_post_page(output, page, config):
-    output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
+    if "material/search" in config.plugins:  # without it there is no search dialog (on_post_build says so)
+        output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
     if notebook_pages.is_notebook_page(output):
         return notebook_pages.slim(output, page, config)
     return output

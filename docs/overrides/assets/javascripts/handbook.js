@@ -45,6 +45,23 @@
     });
   });
 
+  /* Off-screen blocks start unrendered (content-visibility: auto, handbook.css) so that the page loads
+     fast. Once it is idle, render them a few at a time: from then on the scrollbar, scrolling and
+     anything that measures the page see their real heights, not 200 px placeholders. */
+  var lazy = Array.prototype.slice.call(document.querySelectorAll(
+    ".md-content__inner > :is(div, pre, table, details, ol, ul, blockquote), .jupyter-wrapper .jp-Cell"));
+  function settle() {
+    var start = performance.now();
+    while (lazy.length && performance.now() - start < 8) {
+      lazy.shift().style.contentVisibility = "visible";
+      void document.body.offsetHeight;  // lay this block out now, in this short task
+    }
+    if (lazy.length) requestIdleCallback(settle);
+  }
+  if (lazy.length && "requestIdleCallback" in window) {
+    addEventListener("load", function () { requestIdleCallback(settle); });
+  }
+
   /* Question bank filter: shows the controls (hidden without JavaScript) and hides non-matching items. */
   var form = document.querySelector("form.qbank-filter");
   if (form) {

@@ -147,10 +147,9 @@ def main() -> int:
     for t in targets:
         s, budget = scores[server.url + t], PAGE_BUDGET[kind(t)]
         budgeted = kind(t) == "lab" or not t.removeprefix("en/").startswith("chapters/") or t.endswith(CHAPTER)
-        short = [f"{c} {s[c]:.0f} < {budget[c]}" for c in lighthouse.CATEGORIES if s[c] < budget[c] and budgeted]
-        for c in (lighthouse.CATEGORIES if budgeted else ()):
-            if s[c] < budget[c]:
-                (advisory if c == "performance" and args.performance_advisory else missed).append(f"/{t}: {c} {s[c]:.0f} < {budget[c]}")
+        short = [c for c in lighthouse.CATEGORIES if s[c] < budget[c] and budgeted]
+        for c in short:
+            (advisory if c == "performance" and args.performance_advisory else missed).append(f"/{t}: {c} {s[c]:.0f} < {budget[c]}")
         print(f"  /{t:34}{weights[t]:4.0f} {s['performance']:5.0f}{s['accessibility']:5.0f}{s['best-practices']:5.0f}"
               f"{s['seo']:5.0f} {s['FCP']:6.0f} {s['LCP']:6.0f} {s['TBT']:5.0f} {s['CLS']:5.3f}  {('ok' if not short else 'MISSED') if budgeted else '(heaviest chapter: no budget)'}"
               + (f"  failed: {', '.join(s['failed_audits'])}" if s["failed_audits"] else ""))

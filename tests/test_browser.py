@@ -3,27 +3,18 @@ switcher that keeps page and anchor, the question bank, copy-link, and not one r
 (The offline edition is browsed from disk in test_release.py.)"""
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from playwright.sync_api import expect
 
+from handbook.gzip_server import GzipServer
 from helpers import ANCHOR, CHAPTER, search, switch
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def server(site):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    """The site as a host serves it (gzip), on a free port: the benchmark's server."""
+    with GzipServer(site) as httpd:
+        yield httpd.url.rstrip("/")
 
 
 def test_chinese_query_finds_only_chinese_pages(page, server):

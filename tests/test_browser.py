@@ -128,3 +128,58 @@ def test_every_rule_of_the_shared_notebook_stylesheet_parses(page, server, site)
     assert len(parsed) == len(blocks) - len(foreign)
     assert parsed[-1].replace('"', "").replace(" ", "") == blocks[-1][0].replace(" ", "")
     assert page.eval_on_selector(".clipboard-copy-txt", "e => getComputedStyle(e).display") == "none"
+
+
+def _pages(site) -> list[str]:
+    """Every page of both languages, as a path under the server (redirect stubs left out)."""
+    return [p.relative_to(site).parent.as_posix().removeprefix(".") + "/"
+            for p in sorted(site.rglob("index.html")) if "md-content" in p.read_text(encoding="utf-8")]
+
+
+def test_no_block_on_the_first_screen_starts_unrendered(browser, server, site):
+    """handbook.css skips rendering of blocks below the fold (content-visibility: auto). One that is on the
+    first screen after all is painted at its placeholder height first, and the page jumps: on no page, on
+    the tallest common desktop screen, which shows the most blocks."""
+    pg = browser.new_page(viewport={"width": 1920, "height": 1200})
+    skipped_on_screen = {}
+    for path in _pages(site):
+        pg.goto(f"{server}/{path}")
+        tops = pg.eval_on_selector_all(
+            ".md-content__inner > *, .jp-Notebook > .jp-Cell",
+            "els => els.filter(e => getComputedStyle(e).contentVisibility === 'auto')"
+            "          .map(e => Math.round(e.getBoundingClientRect().top)).filter(t => t < innerHeight)")
+        if tops:
+            skipped_on_screen[path] = tops
+    pg.close()
+    assert len(_pages(site)) > 50 and not skipped_on_screen, skipped_on_screen
+
+
+@pytest.mark.parametrize("path", ["", "questions/", f"{CHAPTER}/", "en/questions/", "labs/rnn-lstm/"])
+def test_nothing_moves_while_a_page_loads_on_a_phone(browser, server, path):
+    """Cumulative layout shift 0 on a phone-sized screen, Material's bundle and handbook.js included."""
+    pg = browser.new_page(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True)
+    pg.goto(f"{server}/{path}")
+    pg.wait_for_function("() => window.component$ !== undefined")  # Material's bundle has run
+    pg.wait_for_timeout(1000)
+    shifts = pg.evaluate("""() => new Promise(done => {
+        const values = [];
+        new PerformanceObserver(list => list.getEntries().forEach(e => e.hadRecentInput || values.push(e.value)))
+            .observe({type: "layout-shift", buffered: true});
+        setTimeout(() => done(values), 200);
+    })""")
+    pg.close()
+    assert sum(shifts) == 0, shifts
+
+
+def test_material_runs_after_the_page_is_parsed_and_still_mounts_it(page, server):
+    """material_patches.defer_bundle: Material's bundle no longer runs while the page is parsed (then the
+    page's first style and layout happen inside it), and it still mounts its components once it runs
+    (material_patches.DOCUMENT_READY; here: the copy buttons of the code blocks)."""
+    page.add_init_script("""
+        Object.defineProperty(window, "component$", {configurable: true, set(value) {  // the bundle's last line
+            Object.defineProperty(window, "component$", {value, writable: true});
+            window.stateWhenMaterialRan = document.readyState;
+        }});""")
+    page.goto(f"{server}/{CHAPTER}/")
+    expect(page.locator("pre button[data-md-type=copy]").first).to_be_attached()
+    assert page.evaluate("window.stateWhenMaterialRan") in ("interactive", "complete")

@@ -191,6 +191,7 @@ def _moved_questions(page, files) -> str:
 
 
 def on_post_page(output, page, config):
+    output = material_patches.defer_bundle(output, page.file.src_uri)
     if "material/search" in config.plugins:  # without it there is no search dialog (on_post_build says so)
         output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
     if notebook_pages.is_notebook_page(output):

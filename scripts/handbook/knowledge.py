@@ -91,12 +91,13 @@ def question_bank(lang: str) -> str:
 
 
 def _filter_form(lang: str, reg) -> str:
-    """The filter controls: hidden until handbook.js wires them up, so without JavaScript nothing is hidden."""
+    """The filter controls, hidden without JavaScript (handbook.css), so that then nothing is hidden;
+    shown from the first paint otherwise, so nothing under them moves when handbook.js wires them up."""
     t = TEXT[lang]
     topics = "".join(f'<option value="{k}">{html.escape(v[lang])}</option>' for k, v in reg.topics.items())
     levels = "".join(f'<option value="{k}">{v}</option>' for k, v in DIFFICULTY[lang].items())
     return (
-        f'<form class="qbank-filter" hidden data-shown="{html.escape(t["shown"])}">'
+        f'<form class="qbank-filter" data-shown="{html.escape(t["shown"])}">'
         f'<select name="topic" aria-label="{t["all_topics"]}"><option value="">{t["all_topics"]}</option>{topics}</select> '
         f'<select name="difficulty" aria-label="{t["all_levels"]}"><option value="">{t["all_levels"]}</option>{levels}</select> '
         f'<output></output></form>'

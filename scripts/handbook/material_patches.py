@@ -5,6 +5,7 @@ fails here instead of shipping the old behaviour silently.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -35,6 +36,37 @@ LAZY_WORKER = (
 # the fetch would reach the hosted site from a local or offline copy. Do not start that component.
 ALTERNATE_SITEMAPS = ("ui({document$:ct});", "")
 
+# Material's bundle is a plain <script> at the end of <body>, so it runs before the first paint, and
+# the page's first style and layout happen inside it (it reads sizes and scroll offsets): one task
+# that blocks a phone for 200 ms and more (Lighthouse's total blocking time). Each page loads it after
+# its first paint instead (defer_bundle): the page reads fine without it, and a preload would make the
+# first paint wait for its download on a slow link ...
+BUNDLE_TAG = re.compile(r'<script src="([^"]*assets/javascripts/bundle\.[0-9a-f]{8}\.min\.js)"></script>')
+BUNDLE_LOADER = ('<script>requestAnimationFrame(function () {{ setTimeout(function () {{ '
+                 'var s = document.createElement("script"); s.src = "{src}"; document.body.appendChild(s) }}) }})</script>')
+
+# ... when DOMContentLoaded has passed, which Material waits for to mount the page's components: mount
+# them then, in a task of their own after the bundle's.
+DOCUMENT_READY = (
+    'h(document,"DOMContentLoaded",{once:!0}).subscribe(()=>e.next(document))',
+    'document.readyState=="loading"?h(document,"DOMContentLoaded",{once:!0}).subscribe(()=>e.next(document))'
+    ':setTimeout(()=>e.next(document))',
+)
+
+# The palette component marks <body> as "switching colours" (transitions off) on every page load, and
+# unmarks it a moment later: two restyles of the whole page for nothing, since the colours set before
+# the first paint are already the reader's. Mark it only when the colours really change.
+PALETTE_SWITCHING = (
+    'document.body.setAttribute("data-md-color-switching","")',
+    '["scheme","primary","accent"].some(a=>document.body.getAttribute(`data-md-color-${a}`)!==s.color[a])'
+    '&&document.body.setAttribute("data-md-color-switching","")',
+)
+
+# It also adds <meta name="color-scheme"> on every page load, which restyles the whole page once more.
+# The page has it from the start (main.html); Material only updates it.
+COLOR_SCHEME_META = ('let o=x("meta",{name:"color-scheme"});document.head.appendChild(o);',
+                     'let o=document.querySelector("meta[name=color-scheme]");')
+
 # The search overlay is a role="dialog" without a name (axe rule aria-dialog-name).
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
 SEARCH_LABEL = {"zh": "搜索", "en": "Search"}
@@ -54,10 +86,19 @@ def patch_bundle(site_dir: str) -> None:
     text = bundle.read_text(encoding="utf-8")
     if LAZY_INDEX[1] in text:  # a dirty rebuild keeps the already patched copy
         return
-    for old, new in (LAZY_INDEX, HIGHLIGHT_INDEX, LAZY_WORKER, ALTERNATE_SITEMAPS):
+    for old, new in (LAZY_INDEX, HIGHLIGHT_INDEX, LAZY_WORKER, ALTERNATE_SITEMAPS, DOCUMENT_READY,
+                     PALETTE_SWITCHING, COLOR_SCHEME_META):
         text = _replace_once(text, old, new, str(bundle))
     bundle.write_text(text, encoding="utf-8")
 
 
 def name_search_dialog(html: str, lang: str, where: str) -> str:
     return _replace_once(html, SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{SEARCH_LABEL[lang]}">', where)
+
+
+def defer_bundle(html: str, where: str) -> str:
+    """Material's bundle, loaded after the page's first paint (see BUNDLE_TAG)."""
+    tags = BUNDLE_TAG.findall(html)
+    if len(tags) != 1:
+        raise PluginError(f"{where}: expected one <script> of Material's bundle, found {len(tags)}; update scripts/handbook/material_patches.py")
+    return BUNDLE_TAG.sub(lambda m: BUNDLE_LOADER.format(src=m.group(1)), html)

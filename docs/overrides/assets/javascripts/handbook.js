@@ -48,8 +48,7 @@
   /* Off-screen blocks start unrendered (content-visibility: auto, handbook.css) so that the page loads
      fast. Once it is idle, render them a few at a time: from then on the scrollbar, scrolling and
      anything that measures the page see their real heights, not 200 px placeholders. */
-  var lazy = Array.prototype.slice.call(document.querySelectorAll(
-    ".md-content__inner > :is(div, pre, table, details, ol, ul, blockquote), .jupyter-wrapper .jp-Cell"));
+  var lazy = [];
   function settle() {
     var start = performance.now();
     while (lazy.length && performance.now() - start < 8) {
@@ -58,11 +57,16 @@
     }
     if (lazy.length) requestIdleCallback(settle);
   }
-  if (lazy.length && "requestIdleCallback" in window) {
-    addEventListener("load", function () { requestIdleCallback(settle); });
+  if ("requestIdleCallback" in window) {
+    addEventListener("load", function () {
+      // handbook.css alone decides which blocks start skipped; styles are computed by now, so asking is cheap
+      lazy = Array.prototype.filter.call(document.querySelectorAll(".md-content__inner > *, .jp-Notebook > .jp-Cell"),
+        function (el) { return getComputedStyle(el).contentVisibility === "auto"; });
+      requestIdleCallback(settle);
+    });
   }
 
-  /* Question bank filter: shows the controls (hidden without JavaScript) and hides non-matching items. */
+  /* Question bank filter (its controls are hidden without JavaScript): hides non-matching items. */
   var form = document.querySelector("form.qbank-filter");
   if (form) {
     var items = Array.prototype.map.call(form.parentNode.querySelectorAll("li > a[data-topic]"), function (a) {
@@ -82,7 +86,6 @@
       form.querySelector("output").textContent = form.dataset.shown.replace("{n}", shown).replace("{total}", items.length);
     };
     form.addEventListener("change", apply);
-    form.hidden = false;
     apply();
   }
 })();

@@ -183,3 +183,27 @@ def test_material_runs_after_the_page_is_parsed_and_still_mounts_it(page, server
     page.goto(f"{server}/{CHAPTER}/")
     expect(page.locator("pre button[data-md-type=copy]").first).to_be_attached()
     assert page.evaluate("window.stateWhenMaterialRan") in ("interactive", "complete")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_block_meets_wcag_aa_in_both_colour_schemes(browser, server, scheme):
+    """axe-core (the engine inside Lighthouse, from node_modules) on whole pages, once every off-screen
+    block is rendered: Lighthouse scores only the light scheme, and skips what it cannot see."""
+    from handbook.paths import ROOT
+
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 412, "height": 823})
+    pg = context.new_page()
+    found = {}
+    for path in ["", f"{CHAPTER}/", "chapters/user-data-and-training/", "questions/", "labs/sync-async-training/",
+                 "en/labs/data-cleaning/"]:
+        pg.goto(f"{server}/{path}")
+        pg.wait_for_function("() => [...document.querySelectorAll('.md-content__inner > *, .jp-Notebook > .jp-Cell')]"
+                             ".every(e => getComputedStyle(e).contentVisibility !== 'auto')", timeout=20_000)
+        pg.add_script_tag(content=axe)
+        violations = pg.evaluate("async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})).violations"
+                                 ".map(v => `${v.id}: ${v.nodes.length}, e.g. ${v.nodes[0].target.join(' ')}`)")
+        if violations:
+            found[path or "/"] = violations
+    context.close()
+    assert not found, found

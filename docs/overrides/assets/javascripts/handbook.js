@@ -48,22 +48,38 @@
   /* Off-screen blocks start unrendered (content-visibility: auto, handbook.css) so that the page loads
      fast. Once it is idle, render them a few at a time: from then on the scrollbar, scrolling and
      anything that measures the page see their real heights, not 200 px placeholders. */
-  var lazy = [];
+  var lazy = [], waits = 0;
+  function skipped() {  // handbook.css alone decides which blocks start skipped; styles are computed by now
+    return Array.prototype.filter.call(document.querySelectorAll(".md-content__inner > *, .jp-Notebook > .jp-Cell"),
+      function (el) { return getComputedStyle(el).contentVisibility === "auto"; });
+  }
   function settle() {
     var start = performance.now();
     while (lazy.length && performance.now() - start < 8) {
       lazy.shift().style.contentVisibility = "visible";
       void document.body.offsetHeight;  // lay this block out now, in this short task
     }
-    if (lazy.length) requestIdleCallback(settle);
+    if (!lazy.length) {
+      // Material runs after the first paint and wraps every table in a new block: wait for it (up to 5 s)
+      if (!window.component$ && waits++ < 50) return setTimeout(settle, 100);
+      lazy = skipped();
+      if (!lazy.length) return focusScrollers();
+    }
+    requestIdleCallback(settle);
   }
-  if ("requestIdleCallback" in window) {
-    addEventListener("load", function () {
-      // handbook.css alone decides which blocks start skipped; styles are computed by now, so asking is cheap
-      lazy = Array.prototype.filter.call(document.querySelectorAll(".md-content__inner > *, .jp-Notebook > .jp-Cell"),
-        function (el) { return getComputedStyle(el).contentVisibility === "auto"; });
-      requestIdleCallback(settle);
-    });
+  addEventListener("load", function () {
+    if ("requestIdleCallback" in window) requestIdleCallback(settle);
+    else setTimeout(focusScrollers, 1000);  // Safari: after Material has wrapped the tables
+  });
+
+  /* A block that scrolls sideways (a wide table, formula or notebook cell on a phone) must be reachable
+     with the keyboard, where the browser does not make scrolling boxes focusable itself (Safari).
+     Material does this for code blocks only. */
+  function focusScrollers() {
+    document.querySelectorAll(".md-typeset__scrollwrap, math[display=block], .highlight-ipynb, .jp-OutputArea-output")
+      .forEach(function (el) {
+        if (el.scrollWidth > el.clientWidth && !el.hasAttribute("tabindex")) el.tabIndex = 0;
+      });
   }
 
   /* Question bank filter (its controls are hidden without JavaScript): hides non-matching items. */

@@ -130,6 +130,10 @@ def test_every_rule_of_the_shared_notebook_stylesheet_parses(page, server, site)
     assert page.eval_on_selector(".clipboard-copy-txt", "e => getComputedStyle(e).display") == "none"
 
 
+BLOCKS = ".md-content__inner > *, .jp-Notebook > .jp-Cell"  # what handbook.css may skip (content-visibility)
+SETTLED = f"() => [...document.querySelectorAll('{BLOCKS}')].every(e => getComputedStyle(e).contentVisibility !== 'auto')"
+
+
 def _pages(site) -> list[str]:
     """Every page of both languages, as a path under the server (redirect stubs left out)."""
     return [p.relative_to(site).parent.as_posix().removeprefix(".") + "/"
@@ -140,18 +144,19 @@ def test_no_block_on_the_first_screen_starts_unrendered(browser, server, site):
     """handbook.css skips rendering of blocks below the fold (content-visibility: auto). One that is on the
     first screen after all is painted at its placeholder height first, and the page jumps: on no page, on
     the tallest common desktop screen, which shows the most blocks."""
+    pages = _pages(site)
     pg = browser.new_page(viewport={"width": 1920, "height": 1200})
     skipped_on_screen = {}
-    for path in _pages(site):
+    for path in pages:
         pg.goto(f"{server}/{path}")
         tops = pg.eval_on_selector_all(
-            ".md-content__inner > *, .jp-Notebook > .jp-Cell",
+            BLOCKS,
             "els => els.filter(e => getComputedStyle(e).contentVisibility === 'auto')"
             "          .map(e => Math.round(e.getBoundingClientRect().top)).filter(t => t < innerHeight)")
         if tops:
             skipped_on_screen[path] = tops
     pg.close()
-    assert len(_pages(site)) > 50 and not skipped_on_screen, skipped_on_screen
+    assert len(pages) > 50 and not skipped_on_screen, skipped_on_screen
 
 
 @pytest.mark.parametrize("path", ["", "questions/", f"{CHAPTER}/", "en/questions/", "labs/rnn-lstm/"])
@@ -198,8 +203,7 @@ def test_every_block_meets_wcag_aa_in_both_colour_schemes(browser, server, schem
     for path in ["", f"{CHAPTER}/", "chapters/user-data-and-training/", "questions/", "labs/sync-async-training/",
                  "en/labs/data-cleaning/"]:
         pg.goto(f"{server}/{path}")
-        pg.wait_for_function("() => [...document.querySelectorAll('.md-content__inner > *, .jp-Notebook > .jp-Cell')]"
-                             ".every(e => getComputedStyle(e).contentVisibility !== 'auto')", timeout=20_000)
+        pg.wait_for_function(SETTLED, timeout=20_000)
         pg.add_script_tag(content=axe)
         violations = pg.evaluate("async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})).violations"
                                  ".map(v => `${v.id}: ${v.nodes.length}, e.g. ${v.nodes[0].target.join(' ')}`)")

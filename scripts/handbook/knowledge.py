@@ -30,7 +30,6 @@ TEXT = {
         "fix": "更正", "paths_title": "阅读路径",
         "paths_intro": "为入职准备的几条路线：按顺序读题、跑实验，每项标了预计用时。页面可以直接打印成清单。",
         "read": "阅读约 {m} 分钟", "run": "运行约 {s} 秒", "total": "合计：阅读约 {m} 分钟，运行实验约 {s} 秒。",
-        "lab": "实验",
     },
     "en": {
         "bank_title": "Question bank",
@@ -45,7 +44,6 @@ TEXT = {
         "paths_intro": "Routes for onboarding: questions to read and labs to run, in order, each with an estimated time. "
                        "Print the page to get a checklist.",
         "read": "about {m} min to read", "run": "about {s} s to run", "total": "In all: about {m} min of reading and {s} s of running labs.",
-        "lab": "Lab",
     },
 }
 
@@ -194,21 +192,23 @@ def reading_paths(lang: str) -> str:
     out = [f"# {t['paths_title']}", "", t["paths_intro"], ""]
     for path in yaml.safe_load(PATHS_FILE.read_text(encoding="utf-8")):
         out += [f"## {path[lang]['title']} {{#{path['id']}}}", "", path[lang]["intro"], ""]
+        # an ordered list drawn as a checklist (handbook.css): printable, with no form controls that do nothing
+        out += ['<div class="checklist" markdown>', ""]
         total_min = total_s = 0
-        for item in path["items"]:
+        for item in path["items"]:  # Markdown numbers the items itself
             if item.startswith("lab:"):
                 slug = item[4:]
                 if slug not in live:
                     continue
                 seconds = lab_seconds(lang, slug)
                 total_s += seconds
-                out.append(f"- [ ] {t['lab']}: [{registry.lab_title(slug, lang)}](labs/{slug}.ipynb) · {t['run'].format(s=seconds)}")
+                out.append(f"1. [{registry.lab_title(slug, lang)}](labs/{slug}.ipynb) · {t['run'].format(s=seconds)}")
             else:
                 q = reg.questions[item]
                 minutes = _reading_minutes(_question_markdown(lang, q), lang)
                 total_min += minutes
-                out.append(f"- [ ] {_link(q, names[q.id])} · {t['read'].format(m=minutes)}")
-        out += ["", t["total"].format(m=total_min, s=total_s), ""]
+                out.append(f"1. {_link(q, names[q.id])} · {t['read'].format(m=minutes)}")
+        out += ["", "</div>", "", t["total"].format(m=total_min, s=total_s), ""]
     return "\n".join(out)
 
 

@@ -18,6 +18,8 @@ _UNUSED_SCRIPTS = re.compile(
     r"|<!-- (?:Load mathjax|MathJax configuration|End of mathjax configuration) -->",
     re.S,
 )
+# pandas' empty top-left header cell of a DataFrame heads nothing (axe: empty-table-header): a plain cell
+_DATAFRAME_CORNER = re.compile(r'(<table[^>]*class="dataframe"[^>]*>\s*<thead>\s*<tr[^>]*>\s*)<th></th>')
 SHARED_CSS = "assets/stylesheets/jupyter.css"
 # nbconvert's alt text for every figure says nothing (and is English on zh pages): name the plot's section
 _NBCONVERT_ALT = ' alt="No description has been provided for this image"'
@@ -90,6 +92,7 @@ def slim(html: str, page, config) -> str:
     html = html.replace('<div class="jupyter-wrapper">', link + '<div class="jupyter-wrapper">', 1)
     html = _describe_plots(html.replace(_NBCONVERT_ALT, ""), config.theme["language"])
     html = plots.extract(html, config.site_dir, base)
+    html = _DATAFRAME_CORNER.sub(r"\1<td></td>", html)
     return _UNUSED_SCRIPTS.sub("", html)
 
 

@@ -45,42 +45,35 @@
     });
   });
 
-  /* Off-screen blocks start unrendered (content-visibility: auto, handbook.css) so that the page loads
-     fast. Once it is idle, render them a few at a time: from then on the scrollbar, scrolling and
-     anything that measures the page see their real heights, not 200 px placeholders. */
-  var lazy = [], waits = 0;
-  function skipped() {  // handbook.css alone decides which blocks start skipped; styles are computed by now
-    return Array.prototype.filter.call(document.querySelectorAll(".md-content__inner > *, .jp-Notebook > .jp-Cell"),
-      function (el) { return getComputedStyle(el).contentVisibility === "auto"; });
-  }
-  function settle() {
-    var start = performance.now();
-    while (lazy.length && performance.now() - start < 8) {
-      lazy.shift().style.contentVisibility = "visible";
-      void document.body.offsetHeight;  // lay this block out now, in this short task
-    }
-    if (!lazy.length) {
-      // Material runs after the first paint and wraps every table in a new block: wait for it (up to 5 s)
-      if (!window.component$ && waits++ < 50) return setTimeout(settle, 100);
-      lazy = skipped();
-      if (!lazy.length) return focusScrollers();
-    }
-    requestIdleCallback(settle);
-  }
-  addEventListener("load", function () {
-    if ("requestIdleCallback" in window) requestIdleCallback(settle);
-    else setTimeout(focusScrollers, 1000);  // Safari: after Material has wrapped the tables
-  });
-
   /* A block that scrolls sideways (a wide table, formula or notebook cell on a phone) must be reachable
      with the keyboard, where the browser does not make scrolling boxes focusable itself (Safari).
-     Material does this for code blocks only. */
-  function focusScrollers() {
-    document.querySelectorAll(".md-typeset__scrollwrap, math[display=block], .highlight-ipynb, .jp-OutputArea-output")
-      .forEach(function (el) {
-        if (el.scrollWidth > el.clientWidth && !el.hasAttribute("tabindex")) el.tabIndex = 0;
-      });
+     Material does this for code blocks only. Blocks below the fold are not laid out until they come
+     near the screen (content-visibility: auto, handbook.css), and measuring them would lay them out:
+     check the rendered ones once Material has wrapped the tables, each other one when it renders. */
+  var SCROLLERS = ".md-typeset__scrollwrap, math[display=block], .highlight-ipynb, .jp-OutputArea-output";
+  function focusScrollers(root) {  // root: the document, or a block that has just rendered (maybe a scroller itself)
+    var found = Array.prototype.slice.call(root.querySelectorAll(SCROLLERS));
+    if (root.matches && root.matches(SCROLLERS)) found.push(root);
+    found.forEach(function (el) {
+      if (el.hasAttribute("tabindex") || (el.checkVisibility && !el.checkVisibility({ contentVisibilityAuto: true }))) return;
+      if (el.scrollWidth > el.clientWidth) el.tabIndex = 0;
+    });
   }
+  var mounted = false;  // Material wraps the tables in scrolling boxes when it mounts the page
+  document.addEventListener("contentvisibilityautostatechange", function (event) {
+    if (!event.skipped && mounted) focusScrollers(event.target);
+  }, true);
+  var waits = 0;
+  (function whenMaterialLoaded() {  // it loads after the first paint (material_patches.defer_bundle)
+    if (window.document$) {
+      window.document$.subscribe(function () { mounted = true; focusScrollers(document); });  // after its own mount
+    } else if (waits++ < 100) {
+      setTimeout(whenMaterialLoaded, 100);
+    } else {
+      mounted = true;
+      focusScrollers(document);
+    }
+  })();
 
   /* Question bank filter (its controls are hidden without JavaScript): hides non-matching items. */
   var form = document.querySelector("form.qbank-filter");

@@ -7,6 +7,8 @@ from handbook.paths import DOCS, ROOT
 PAGES = sorted(p for lang in ("zh", "en") for p in (DOCS / lang).rglob("*.md") if snippets.python_blocks(p))
 
 
+# a warning is noise the reader would see when pasting the snippet: fix the code or filter it in the snippet
+@pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
 def test_python_blocks_run(page):
     assert snippets.run_page(page, ROOT) > 0

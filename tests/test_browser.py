@@ -251,3 +251,24 @@ def test_every_block_meets_wcag_aa_in_both_colour_schemes(browser, server, schem
             found[path or "/"] = violations
     context.close()
     assert not found, found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_name_in_code_is_drawn_in_the_colour_of_the_code_around_it(browser, server, scheme):
+    """The build drops pygments' spans around names (handbook/code_tokens.py): right only while each
+    theme draws a name span in the colour of the code it sits in. A chapter's code and a lab's."""
+    context = browser.new_context(color_scheme=scheme)
+    pg = context.new_page()
+    colours = {}
+    for path, code in [("chapters/user-data-and-training/", ".highlight code"), ("labs/rnn-lstm/", ".highlight-ipynb pre")]:
+        pg.goto(f"{server}/{path}")
+        assert pg.locator(f"{code} span.n").count() == 0, "name spans are still in the page"
+        colours[path] = pg.evaluate("""code => {
+            const block = document.querySelector(code), name = document.createElement("span");
+            name.className = "n";
+            name.textContent = "x";
+            block.append(name);
+            return [getComputedStyle(block).color, getComputedStyle(name).color];
+        }""", code)
+    context.close()
+    assert all(block == name for block, name in colours.values()), colours

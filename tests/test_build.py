@@ -45,3 +45,14 @@ def test_formulas_are_rendered_to_mathml_at_build_time(site):
     leftovers = [p for p in pages if 'class="arithmatex"' in p.read_text(encoding="utf-8")]
     assert not leftovers, f"formulas left for a client-side renderer in {leftovers[:3]}"
     assert any("<math" in p.read_text(encoding="utf-8") for p in (site / "chapters").rglob("*.html"))
+
+
+def test_name_and_whitespace_spans_go_and_the_code_text_stays():
+    from handbook.code_tokens import unwrap_plain_tokens
+
+    highlighted = ('<code><span class="k">def</span><span class="w"> </span><span class="nf">f</span>'
+                   '<span class="p">(</span><span class="n">x_1</span><span class="p">):</span> '
+                   '<span class="n">a</span><span class="o">&lt;</span><span class="nn">np</span></code>')
+    assert unwrap_plain_tokens(highlighted) == (
+        '<code><span class="k">def</span> <span class="nf">f</span><span class="p">(</span>x_1'
+        '<span class="p">):</span> a<span class="o">&lt;</span><span class="nn">np</span></code>')

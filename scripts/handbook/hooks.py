@@ -17,7 +17,7 @@ from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import glossary, knowledge, material_patches, mathml, notebook_pages, registry, urls  # noqa: E402
+from handbook import code_tokens, glossary, knowledge, material_patches, mathml, notebook_pages, registry, urls  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -191,7 +191,7 @@ def _moved_questions(page, files) -> str:
 
 
 def on_post_page(output, page, config):
-    output = material_patches.defer_bundle(output, page.file.src_uri)
+    output = code_tokens.unwrap_plain_tokens(material_patches.defer_bundle(output, page.file.src_uri))
     if "material/search" in config.plugins:  # without it there is no search dialog (on_post_build says so)
         output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
     if notebook_pages.is_notebook_page(output):

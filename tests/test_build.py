@@ -4,6 +4,7 @@ import re
 
 from conftest import lang_root
 from handbook import build
+from handbook.code_tokens import unwrap_plain_tokens
 
 
 def test_both_languages_build_with_their_own_html_lang(site):
@@ -48,8 +49,6 @@ def test_formulas_are_rendered_to_mathml_at_build_time(site):
 
 
 def test_name_and_whitespace_spans_go_and_the_code_text_stays():
-    from handbook.code_tokens import unwrap_plain_tokens
-
     highlighted = ('<code><span class="k">def</span><span class="w"> </span><span class="nf">f</span>'
                    '<span class="p">(</span><span class="n">x_1</span><span class="p">):</span> '
                    '<span class="n">a</span><span class="o">&lt;</span><span class="nn">np</span></code>')

@@ -33,7 +33,7 @@ def test_question_ids_are_unique_across_the_handbook():
             seen[qid] = slug
 
 
-@pytest.mark.parametrize("slug", CHAPTERS)
+@pytest.mark.parametrize("slug", [c["slug"] for c in REG.part(1)])
 def test_each_chapter_names_its_source_article(slug):
     title = next(c["title"] for c in REG.chapters if c["slug"] == slug)
     for lang in ("zh", "en"):

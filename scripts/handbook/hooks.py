@@ -21,8 +21,8 @@ from handbook import code_tokens, glossary, knowledge, material_patches, mathml,
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
-    "zh": {"home": "首页", "chapters": "章节", "labs": "实验", "reference": "参考"},
-    "en": {"home": "Home", "chapters": "Chapters", "labs": "Labs", "reference": "Reference"},
+    "zh": {"home": "首页", "chapters": "章节", "part2": "大模型专题", "labs": "实验", "reference": "参考"},
+    "en": {"home": "Home", "chapters": "Chapters", "part2": "LLM engineering", "labs": "Labs", "reference": "Reference"},
 }
 # Pages generated from the registry, the chapters and the glossary: never edited by hand
 GENERATED = {
@@ -54,7 +54,8 @@ def on_config(config):
     t = NAV_TITLES[lang]
     config.nav = [
         {t["home"]: "index.md"},
-        {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.chapters]},
+        {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.part(1)]},
+        *([{t["part2"]: [f"chapters/{c['slug']}.md" for c in reg.part(2)]}] if reg.part(2) else []),
         {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.existing_labs()]]},
         {t["reference"]: ["questions.md", "paths.md", "errata.md", "glossary.md"]},
     ]

@@ -58,7 +58,12 @@ def titles(lang: str) -> dict[str, str]:
     return {qid: _clean_title(t) for c in reg.chapters for qid, t in registry.chapter_questions(lang, c["slug"])}
 
 
+EDITORIAL_LABEL = {"zh": "本手册编写", "en": "written for this handbook"}
+
+
 def source_label(q: registry.Question, lang: str) -> str:
+    if q.editorial:
+        return EDITORIAL_LABEL[lang]
     kind, _, number = q.section.rpartition(" ")
     if lang == "en":
         kind = SECTION_EN.get(kind, kind)
@@ -115,7 +120,7 @@ def corrections(lang: str) -> list[Correction]:
     reg = registry.load()
     label, claim_label, fix_label = CORRECTION[lang]
     out = []
-    for chapter in reg.chapters:
+    for chapter in reg.part(1):  # Part 2 has no article to correct (its notes are "common misconceptions")
         text = (lang_dir(lang) / "chapters" / f"{chapter['slug']}.md").read_text(encoding="utf-8")
         current = None
         lines = text.splitlines()
@@ -144,8 +149,8 @@ def errata(lang: str) -> str:
     reg, names, t = registry.load(), titles(lang), TEXT[lang]
     found = corrections(lang)
     out = [f"# {t['errata_title']}", "", t["errata_intro"].format(n=len(found)), ""]
-    chapter_titles = {c["slug"]: c["title"] for c in reg.chapters}
-    for chapter in reg.chapters:
+    chapter_titles = {c["slug"]: c["title"] for c in reg.part(1)}
+    for chapter in reg.part(1):
         items = [c for c in found if c.chapter == chapter["slug"]]
         if not items:
             continue
@@ -236,7 +241,7 @@ def export(root: str) -> dict:
     names = {lang: titles(lang) for lang in ("zh", "en")}
     live = set(reg.existing_labs())
     url = {"zh": root, "en": root + "en/"}
-    chapter_titles = {c["slug"]: c["title"] for c in reg.chapters}
+    chapter_titles = {c["slug"]: c.get("title") for c in reg.chapters}
     return {
         "version": 1,
         "questions": [
@@ -247,7 +252,8 @@ def export(root: str) -> dict:
                 "chapter": q.chapter,
                 "topic": q.topic,
                 "difficulty": q.difficulty,
-                "source": {"article": q.article, "article_title": chapter_titles[q.chapter], "section": q.section},
+                "source": ({"editorial": True} if q.editorial else
+                           {"article": q.article, "article_title": chapter_titles[q.chapter], "section": q.section}),
                 "labs": [{"slug": s, "url": {lang: f"{url[lang]}labs/{s}/" for lang in ("zh", "en")}} for s in q.labs if s in live],
                 "same_as": q.same_as,
             }

@@ -19,16 +19,23 @@ ANY_HEADING = re.compile(r"^(#{1,6})\s+\S")
 FENCE = re.compile(r"^\s*(```|~~~)")
 
 
+EDITORIAL = "editorial"      # the source of a Part 2 question: written for this handbook, not from an article
+
+
 @dataclass(frozen=True)
 class Question:
     id: str
     chapter: str
-    article: str
-    section: str
+    article: str | None        # the seed article (Part 1), or None for an editorial question (Part 2)
+    section: str | None        # its place in the article, e.g. "面试题 2"
     topic: str
     difficulty: str
     labs: tuple[str, ...] = ()
     same_as: str | None = None
+
+    @property
+    def editorial(self) -> bool:
+        return self.article is None
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,9 @@ class Registry:
     labs: list[str]
     questions: dict[str, Question] = field(default_factory=dict)
 
-    def chapter_of_article(self, article: str) -> dict:
-        return next(c for c in self.chapters if c["article"] == article)
+    def part(self, number: int) -> list[dict]:
+        """The chapters of Part 1 (the five articles, corrected) or Part 2 (written for this handbook)."""
+        return [c for c in self.chapters if c.get("part", 1) == number]
 
     def existing_labs(self) -> list[str]:
         """Labs whose source exists, in reading order: only these are on the site and linked."""
@@ -50,13 +58,18 @@ class Registry:
 def _load(mtime: float) -> Registry:
     data = yaml.safe_load(REGISTRY_FILE.read_text(encoding="utf-8"))
     chapters = data["chapters"]
-    by_article = {c["article"]: c["slug"] for c in chapters}
+    by_article = {c["article"]: c["slug"] for c in chapters if "article" in c}
     questions = {}
     for qid, meta in data["questions"].items():
-        article, section = meta["source"]
+        if meta["source"] == EDITORIAL:
+            article = section = None
+            chapter = meta["chapter"]
+        else:
+            article, section = meta["source"]
+            chapter = by_article[article]
         questions[qid] = Question(
             id=qid,
-            chapter=by_article[article],
+            chapter=chapter,
             article=article,
             section=section,
             topic=meta["topic"],
@@ -74,7 +87,10 @@ def load() -> Registry:
 def problems(reg: Registry) -> list[str]:
     """Inconsistencies inside the registry itself, each a sentence that says what to fix."""
     out = []
+    part2 = {c["slug"] for c in reg.part(2)}
     for q in reg.questions.values():
+        if q.editorial and q.chapter not in part2:
+            out.append(f"{REGISTRY_FILE.name}: {q.id} is editorial but its chapter {q.chapter!r} is not a Part 2 chapter (`part: 2` under chapters)")
         if q.topic not in reg.topics:
             out.append(f"{REGISTRY_FILE.name}: {q.id} has unknown topic {q.topic!r}; use one of {sorted(reg.topics)}")
         if q.difficulty not in DIFFICULTIES:

@@ -90,6 +90,15 @@ def langs():
 
 
 @pytest.fixture(scope="module")
+def server(site):
+    """The site as a host serves it (gzip), on a free port: the benchmark's server."""
+    from handbook.gzip_server import GzipServer
+
+    with GzipServer(site) as httpd:
+        yield httpd.url.rstrip("/")
+
+
+@pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

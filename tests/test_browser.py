@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from handbook.gzip_server import GzipServer
 from helpers import ANCHOR, CHAPTER, search, switch
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    """The site as a host serves it (gzip), on a free port: the benchmark's server."""
-    with GzipServer(site) as httpd:
-        yield httpd.url.rstrip("/")
 
 
 def test_chinese_query_finds_only_chinese_pages(page, server):

@@ -9,10 +9,13 @@ import yaml
 from .paths import DOCS
 
 GLOSSARY_FILE = DOCS / "glossary.yml"
+TITLE = {"zh": "术语表", "en": "Glossary"}
 HEADER = {
     "zh": "# 术语表\n\n本手册使用的技术术语，中英对照。各章译文统一采用这里的译法。\n\n| 中文 | English | 释义 |\n|---|---|---|\n",
     "en": "# Glossary\n\nThe technical terms this handbook uses, Chinese and English side by side. Both editions use these renderings.\n\n| English | 中文 | Meaning |\n|---|---|---|\n",
 }
+SEE = {"zh": "见：", "en": "See: "}
+LIST_SEP = {"zh": "；", "en": "; "}
 
 
 @functools.lru_cache(maxsize=1)
@@ -20,24 +23,55 @@ def terms() -> list[dict]:
     return yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))
 
 
+def anchor(term: dict) -> str:
+    """The id of a term's row on the glossary page: from its English name, so both languages share it."""
+    return "g-" + re.sub(r"[^a-z0-9]+", "-", term["en"].lower()).strip("-")
+
+
 def page(lang: str) -> str:
+    """The glossary page: a row per term with an id, linking the questions that explain the term."""
+    from . import knowledge, registry
+
+    reg, names = registry.load(), knowledge.titles(lang)
     rows = []
     for t in terms():
         first, second = (t["zh"], t["en"]) if lang == "zh" else (t["en"], t["zh"])
-        rows.append(f"| **{first}** | {second} | {t[f'{lang}_def']} |")
+        see = [f"[{names[q]}](chapters/{reg.questions[q].chapter}.md#{q})" for q in t.get("questions", ())]
+        meaning = t[f"{lang}_def"] + (f" {SEE[lang]}{LIST_SEP[lang].join(see)}" if see else "")
+        rows.append(f'| <span id="{anchor(t)}"></span>**{first}** | {second} | {meaning} |')
     return HEADER[lang] + "\n".join(rows) + "\n"
 
 
+def synonyms() -> list[list[list[str]]]:
+    """For each term with more than one name or an explaining question: [its names in both languages
+    (abbreviations and `aka` names included), the questions that explain it]. Search treats the names
+    as one term and ranks those questions first."""
+    out = []
+    for t in terms():
+        names = [*_surfaces(t["zh"]), *_surfaces(t["en"]), *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())]
+        names = list(dict.fromkeys(n for n in names if n))
+        if len({n.lower() for n in names}) > 1 or t.get("questions"):
+            out.append([names, list(t.get("questions", ()))])
+    return out
+
+
+def chinese_surfaces() -> set[str]:
+    """Every Chinese name of a term (its zh name's forms and its zh `aka` names)."""
+    return {s for t in terms() for s in [*_surfaces(t["zh"]), *t.get("aka", {}).get("zh", ())] if _HAN.search(s)}
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
 def teach_segmenter() -> None:
-    """Keep glossary terms whole in the zh search index: jieba would split 召回率 into 召回 + 率."""
+    """Keep glossary terms whole when jieba cuts Chinese text: it would split 召回率 into 召回 + 率."""
     import logging
 
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    for t in terms():
-        if any("\u4e00" <= ch <= "\u9fff" for ch in t["zh"]):
-            jieba.add_word(t["zh"], freq=100000)
+    for surface in chinese_surfaces():
+        jieba.add_word(surface, freq=100000)
 
 
 _SKIP = {"code", "pre", "a", "abbr", "h1", "h2", "h3", "h4", "h5", "h6", "math", "script", "style", "button", "kbd"}

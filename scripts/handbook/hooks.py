@@ -17,7 +17,7 @@ from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import code_tokens, glossary, knowledge, material_patches, mathml, notebook_pages, registry, urls  # noqa: E402
+from handbook import code_tokens, glossary, knowledge, material_patches, mathml, notebook_pages, registry, search_index, urls  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -210,10 +210,10 @@ def on_post_build(config):
     index = site / "search" / "search_index.json"
     if not index.exists() or index.stat().st_size < 1000:
         raise PluginError(f"the {lang} search index {index} is missing or empty: is the search plugin configured in docs/mkdocs.{lang}.yml?")
-    # Every reader's browser fetches the index: written as UTF-8 instead of \uXXXX escapes it is about
-    # half the size (Chinese characters and jieba's U+200B separators take 3 bytes instead of 6)
-    data = json.loads(index.read_text(encoding="utf-8"))
-    index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    # Material's index (rendered pages, code included) gives way to the handbook's prose-first index;
+    # Material keeps its file, reduced to its configuration and the name of ours (search_index.py)
+    material_config = json.loads(index.read_text(encoding="utf-8"))["config"]
+    search_index.write(config.site_dir, lang, config.use_directory_urls, material_config)
     for slug in registry.load().existing_labs():
         name = f"labs/{slug}.html" if not config.use_directory_urls else f"labs/{slug}/index.html"
         page = site / name

@@ -12,6 +12,9 @@
    meet, in each language: the home page, the question bank, and of the chapters and of the labs the
    one that transfers the most and the one with the most elements (the main thread's work grows with
    it); medians of --lighthouse-runs runs, every one against its budget.
+4. Search, per language: the index's size (gzip), the golden set's Recall@3 and MRR typed into the
+   served site, and the time from a keystroke to rendered results with the CPU slowed down 4x (a
+   mid-range phone): the first query, index load included, and the median of the next ones.
 
 Prints a table, writes .bench/summary.json (and every Lighthouse report under .bench/lighthouse/), and
 exits with status 1 when a budget is missed.
@@ -31,7 +34,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from handbook import lighthouse  # noqa: E402
+from handbook import lighthouse, search_golden, search_index  # noqa: E402
+from handbook.search_browser import latency, search_each  # noqa: E402
 from handbook.gzip_server import GzipServer  # noqa: E402
 from handbook.paths import CACHE, LANGS, SITE  # noqa: E402
 
@@ -42,6 +46,8 @@ PAGE_BUDGET = {
     "page": {"KB": 120, "performance": 98, "accessibility": 100, "best-practices": 100, "seo": 100},
     "lab": {"KB": 250, "performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100},
 }
+SEARCH_BUDGET = {"index_KB": 200, "first_ms": 500, "median_ms": 100}  # gzip; ms at 4x CPU slowdown
+LATENCY_QUERIES = 30
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -109,6 +115,38 @@ def lighthouse_targets(weights: dict[str, float], elements: dict[str, int]) -> l
     return list(dict.fromkeys(targets))  # the heaviest page may also be the largest
 
 
+def search(server: GzipServer) -> tuple[dict, list[str]]:
+    """Per language: index size, the golden set's scores in the served site, latency at 4x CPU slowdown."""
+    import gzip
+
+    from playwright.sync_api import sync_playwright
+
+    golden, out, missed = search_golden.load(), {}, []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
+        for lang in LANGS:
+            root = server.url + ("" if lang == LANGS[0] else f"{lang}/")
+            index = next((SITE / root.removeprefix(server.url) / search_index.INDEX_DIR).glob(f"handbook-{lang}.*.js"))
+            kb = len(gzip.compress(index.read_bytes(), 6)) / 1024
+            page = browser.new_page()
+            page.goto(root)
+            score = search_golden.score(golden[lang], search_each(page, [q.text for q in golden[lang]]))
+            page.close()
+            page = browser.new_page()
+            page.goto(root)
+            times = latency(page, [q.text for q in golden[lang]][:LATENCY_QUERIES], cpu_slowdown=4)
+            page.close()
+            out[lang] = {"index_KB": kb, "recall@3": score.recall, "mrr": score.mrr, "queries": score.queries, **times}
+            if kb > SEARCH_BUDGET["index_KB"]:
+                missed.append(f"{lang} search index {kb:.0f} KB > {SEARCH_BUDGET['index_KB']} KB")
+            if not score.passes():
+                missed.append(f"{lang} search below the floor: Recall@3 {score.recall:.3f}, MRR {score.mrr:.3f}")
+            missed += [f"{lang} search {k} {times[k]:.0f} ms > {SEARCH_BUDGET[k]} ms" for k in ("first_ms", "median_ms")
+                       if times[k] > SEARCH_BUDGET[k]]
+        browser.close()
+    return out, missed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold-runs", type=int, default=3)
@@ -142,6 +180,8 @@ def main() -> int:
                   f"budget ≤ {PAGE_BUDGET[k]['KB']} KB: {'ok' if not set(over) & set(mine) else 'MISSED'}")
         targets = lighthouse_targets(weights, elements)
         scores = lighthouse.run([server.url + t for t in targets], args.lighthouse_runs, OUT / "lighthouse")
+        search_summary, search_missed = search(server)
+        missed += search_missed
 
     print(f"\nLighthouse mobile, median of {args.lighthouse_runs}  KB elements perf a11y  bp  seo    FCP    LCP   TBT   CLS")
     for t in targets:
@@ -154,8 +194,15 @@ def main() -> int:
     budgets = ", ".join(f"{k}s ≥ {'/'.join(str(v) for c, v in b.items() if c != 'KB')}" for k, b in PAGE_BUDGET.items())
     print(f"  budgets: {budgets} (performance/accessibility/best practices/SEO)")
 
-    summary.update(transfer_kb=weights, elements=elements, lighthouse={t: scores[server.url + t] for t in targets},
-                   budgets={"build_s": BUILD_BUDGET, "pages": PAGE_BUDGET}, missed=missed)
+    print(f"\nsearch, golden set typed into the served site; latency with the CPU slowed down 4x\n"
+          f"  {'':4}{'queries':>8}{'Recall@3':>10}{'MRR':>7}{'index KB':>10}{'first ms':>10}{'median ms':>11}")
+    for lang, s in search_summary.items():
+        print(f"  {lang:4}{s['queries']:8}{s['recall@3']:10.3f}{s['mrr']:7.3f}{s['index_KB']:10.0f}{s['first_ms']:10.0f}{s['median_ms']:11.0f}")
+    print(f"  budgets: Recall@3 ≥ {search_golden.FLOOR['recall@3']}, MRR ≥ {search_golden.FLOOR['mrr']}, index ≤ {SEARCH_BUDGET['index_KB']} KB gzip, "
+          f"first query ≤ {SEARCH_BUDGET['first_ms']} ms, later queries ≤ {SEARCH_BUDGET['median_ms']} ms (median)")
+
+    summary.update(search=search_summary, transfer_kb=weights, elements=elements, lighthouse={t: scores[server.url + t] for t in targets},
+                   budgets={"build_s": BUILD_BUDGET, "pages": PAGE_BUDGET, "search": SEARCH_BUDGET}, missed=missed)
     OUT.mkdir(exist_ok=True)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(f"\n{'all budgets hold' if not missed else 'BUDGETS MISSED: ' + '; '.join(missed)}  (summary: {OUT / 'summary.json'})")

@@ -63,28 +63,6 @@ def search(pg, query: str) -> list[str]:
     return links.evaluate_all("links => links.map(a => a.href)")
 
 
-def search_each(pg, queries: list[str]) -> list[list[str]]:
-    """Each query typed into Material's search box in turn: the URLs its results land on, best first (for
-    a result that shows a question under its page's title, the question's). The box is cleared between
-    queries, and each list is read once Material has rendered the worker's answer to that query."""
-    box = pg.locator("input[data-md-component=search-query]")
-    meta = pg.locator(".md-search-result__meta")
-    placeholder = pg.evaluate("JSON.parse(document.getElementById('__config').textContent)"
-                              ".translations['search.result.placeholder']")
-    box.click()
-    out = []
-    for query in queries:
-        box.fill("")
-        box.press("End")
-        expect(meta).to_have_text(placeholder)
-        box.fill(query)
-        box.press("End")
-        expect(meta).not_to_have_text(placeholder, timeout=15_000)
-        out.append(pg.eval_on_selector_all(".md-search-result__item",
-                                           "items => items.map(li => [...li.querySelectorAll(':scope > a')].pop().href)"))
-    return out
-
-
 def switch(pg, lang: str) -> None:
     pg.locator(".md-header__option .md-select").hover()
     with pg.expect_navigation():

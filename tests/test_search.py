@@ -10,8 +10,8 @@ import pytest
 
 from conftest import lang_root
 from handbook import search_golden, search_index
+from handbook.search_browser import search_each
 from handbook.paths import DOCS, LANGS
-from helpers import search_each
 
 WORKER = DOCS / "overrides" / search_index.WORKER
 ENGINE = DOCS.parent / "tests" / "search_engine.cjs"

@@ -176,8 +176,11 @@ def segmentation_dictionary(texts: list[str]) -> tuple[dict[str, str], int]:
 
 
 def script(index: dict) -> str:
-    """The index as the script the worker loads (importScripts, which also works from file://)."""
-    return "self.handbookIndex=" + json.dumps(index, ensure_ascii=False, separators=(",", ":")) + ";\n"
+    """The index as the script the worker loads (importScripts, which also works from file://): JSON in
+    a string given to JSON.parse, which V8 reads faster than the same data as an object literal."""
+    data = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+    literal = data.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"self.handbookIndex=JSON.parse('{literal}');\n"
 
 
 def write(site_dir: str, lang: str, directory_urls: bool, material_config: dict) -> Path:

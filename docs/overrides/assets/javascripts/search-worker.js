@@ -28,9 +28,7 @@ var STOP = new Set(("的 了 是 在 和 与 及 或 吗 呢 吧 啊 么 什么 
   "a an the of to in on at for from by with and or not is are was were be been being how what why when " +
   "where which who does do did can could should would will may might must i me my you your we our it its " +
   "this that these those there their they them as if than then so such vs versus about into").split(" "));
-var WORD = /[a-z0-9]/, HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff";
-var TOKEN = new RegExp("([a-z0-9]+)|([" + HAN + "]+)|([\\s\\-_/·]+)|([^])", "g");
-var PIECE = new RegExp("[a-z0-9]+|[" + HAN + "]+", "g");
+var WORD = /[a-z0-9]/, PIECE = /[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g;
 
 /* ---- text ----------------------------------------------------------------------------------- */
 
@@ -50,27 +48,40 @@ function stem(w) {
 
 /* Text as it is matched: full-width forms folded, lower case, Latin words stemmed; punctuation becomes a
    line break that no term spans; a space stays only between two Latin words ("kv cache"), none next to
-   Chinese ("kv缓存"). */
+   Chinese ("kv缓存"). One pass over the characters (a regex replace with a callback is several times
+   slower on the whole index); stems are remembered, the index has a few thousand distinct words. */
+var stems = new Map();
+function isLatin(c) { return (c >= 48 && c <= 57) || (c >= 97 && c <= 122); }
+function isHan(c) { return (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff); }
+function isGap(c) { return c === 32 || c === 9 || c === 10 || c === 13 || c === 45 || c === 95 || c === 47 || c === 0xb7; }
+
 function normalize(text) {
-  var out = "", space = false, m;
   text = text.normalize("NFKC").toLowerCase();
-  TOKEN.lastIndex = 0;
-  while ((m = TOKEN.exec(text))) {
-    if (m[1]) {
-      if (space && WORD.test(out.charAt(out.length - 1))) out += " ";
-      out += stem(m[1]);
-      space = false;
-    } else if (m[2]) {
-      out += m[2];
-      space = false;
-    } else if (m[3]) {
-      space = true;
+  var out = [], n = text.length, i = 0, gap = false, latin = false, last = "";
+  while (i < n) {
+    var c = text.charCodeAt(i), j = i + 1;
+    if (isLatin(c) || isHan(c)) {
+      var han = isHan(c);
+      while (j < n && (han ? isHan(text.charCodeAt(j)) : isLatin(text.charCodeAt(j)))) j++;
+      var word = text.slice(i, j);
+      if (!han) {
+        if (gap && latin) out.push(" ");
+        var s = stems.get(word);
+        if (s === undefined) stems.set(word, s = stem(word));
+        word = s;
+      }
+      out.push(last = word);
+      latin = !han;
+      gap = false;
+    } else if (isGap(c)) {
+      gap = true;
     } else {
-      if (out && out.charAt(out.length - 1) !== "\n") out += "\n";
-      space = false;
+      if (last && last !== "\n") out.push(last = "\n");
+      latin = gap = false;
     }
+    i = j;
   }
-  return out;
+  return out.join("");
 }
 
 function escapeHtml(s) {
@@ -101,6 +112,8 @@ function Engine(data) {
     offset = doc.bodyStart + body.length + 1;
   });
   this.corpus = parts.join("\u0000") + "\u0000";
+  this.docOf = new Uint16Array(this.corpus.length);   /* offset -> doc, for every hit of every query */
+  for (var d = 1; d < this.docs.length; d++) this.docOf.fill(d, this.starts[d], d + 1 < this.docs.length ? this.starts[d + 1] : this.corpus.length);
   this.avgLength = total / Math.max(1, this.docs.length);
   /* the segmentation dictionary (zh): word -> cost, and how long a word can be */
   this.dict = new Map();
@@ -197,15 +210,6 @@ Engine.prototype.parse = function (query) {
   return { terms: terms, phrases: phrases };
 };
 
-Engine.prototype.docAt = function (offset) {
-  var lo = 0, hi = this.starts.length - 1;
-  while (lo < hi) {
-    var mid = (lo + hi + 1) >> 1;
-    if (this.starts[mid] <= offset) lo = mid; else hi = mid - 1;
-  }
-  return lo;
-};
-
 Engine.prototype.search = function (query) {
   var self = this, parsed = this.parse(query), terms = parsed.terms, N = this.docs.length;
   if (!terms.length) return [];
@@ -214,7 +218,7 @@ Engine.prototype.search = function (query) {
     var found = new Map();
     term.alternatives.forEach(function (alt) {
       hits(self.corpus, alt.text, alt.prefix, 0, undefined, function (i) {
-        var d = self.docAt(i), doc = self.docs[d], c = found.get(d) || found.set(d, { title: 0, lead: 0, body: 0 }).get(d);
+        var d = self.docOf[i], doc = self.docs[d], c = found.get(d) || found.set(d, { title: 0, lead: 0, body: 0 }).get(d);
         c[i < doc.leadStart ? "title" : i < doc.bodyStart ? "lead" : "body"] += alt.weight;
       });
     });

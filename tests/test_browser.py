@@ -167,9 +167,9 @@ def test_nothing_moves_while_a_page_loads_on_a_phone(browser, server, path):
 
 
 def test_material_runs_after_the_page_is_parsed_and_still_mounts_it(page, server):
-    """material_patches.defer_bundle: Material's bundle no longer runs while the page is parsed (then the
+    """main.html's scripts block: Material's bundle no longer runs while the page is parsed (then the
     page's first style and layout happen inside it), and it still mounts its components once it runs
-    (material_patches.DOCUMENT_READY); code blocks get their copy buttons when they scroll into view
+    (the loader announces DOMContentLoaded again); code blocks get their copy buttons when they scroll into view
     (content.lazy), not all at once at load, where measuring them laid out every skipped block."""
     page.add_init_script("""
         Object.defineProperty(window, "component$", {configurable: true, set(value) {  // the bundle's last line

@@ -1,6 +1,7 @@
-"""Both languages build strictly, online and offline, with a search index of their own."""
+"""Both languages build strictly, online and offline, with a search index of their own, and Material's
+shipped files untouched."""
 import json
-import re
+from pathlib import Path
 
 from conftest import lang_root
 from handbook import build
@@ -12,33 +13,38 @@ def test_both_languages_build_with_their_own_html_lang(site):
     assert 'lang="en"' in (site / "en" / "index.html").read_text(encoding="utf-8")[:300]
 
 
-def test_offline_build_uses_file_urls_and_inlines_the_search_index(offline_site):
+def test_offline_build_uses_file_urls_and_its_search_reads_from_disk(offline_site):
+    """From file://, Material reads its index from a script (search_index.js), which names ours: a
+    script too, since the worker loads it with importScripts."""
     for lang in ("zh", "en"):
         root = lang_root(offline_site, lang)
         assert (root / "chapters" / "llm-fundamentals.html").exists()
-        index_js = (root / "search" / "search_index.js").read_text(encoding="utf-8")
-        assert index_js.startswith("var __index = ") and len(index_js) > 10_000
+        stub = (root / "search" / "search_index.js").read_text(encoding="utf-8")
+        assert stub.startswith("var __index = ")
+        index = json.loads(stub.removeprefix("var __index = "))["config"]["index"]
+        assert (root / "assets" / "javascripts" / index).resolve().is_file(), index
 
 
-def _index(root):
-    return json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))
+def test_materials_index_is_a_stub_that_names_the_handbooks(site):
+    for lang in ("zh", "en"):
+        root = lang_root(site, lang)
+        stub = json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))
+        assert stub["docs"] == [] and stub["config"]["lang"] == [lang]
+        index = (root / "assets" / "javascripts" / stub["config"]["index"]).resolve()
+        assert index.name.startswith(f"handbook-{lang}.") and index.read_text(encoding="utf-8").startswith("self.handbookIndex=")
 
 
-def test_zh_search_index_is_segmented_and_keeps_glossary_terms_whole(site):
-    index = _index(site)
-    assert index["config"]["lang"] == ["zh"]
-    assert "\\u200b" in index["config"]["separator"]
-    text = " ".join(d["text"] for d in index["docs"])
-    assert "\u200b" in text, "Chinese text was not segmented (is jieba installed?)"
-    assert re.search("(^|[\u200b\\s])召回率([\u200b\\s]|$)", text), "召回率 was split by the segmenter"
-    assert not any(d["location"].startswith("en/") for d in index["docs"])
+def test_materials_shipped_files_are_byte_identical_in_the_build(any_site):
+    """Material is used through its extension points only: every script, worker, lunr file and
+    stylesheet it ships reaches the site unchanged."""
+    import material
 
-
-def test_en_search_index_uses_the_english_pipeline(site):
-    index = _index(site / "en")
-    assert index["config"]["lang"] == ["en"]
-    assert index["config"]["pipeline"] == ["stopWordFilter"], "not the English default pipeline"
-    assert any("recall" in d["text"].lower() for d in index["docs"])
+    theme = Path(material.__file__).parent / "templates"
+    shipped = [p for folder in ("assets/javascripts", "assets/stylesheets") for p in (theme / folder).rglob("*") if p.is_file()]
+    assert len(shipped) > 20
+    changed = [f"{lang}: {p.relative_to(theme)}" for lang in ("zh", "en") for p in shipped
+               if (lang_root(any_site, lang) / p.relative_to(theme)).read_bytes() != p.read_bytes()]
+    assert not changed, changed
 
 
 def test_formulas_are_rendered_to_mathml_at_build_time(site):

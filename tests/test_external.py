@@ -3,9 +3,9 @@ import re
 
 from helpers import EXTERNAL, html_pages, parse
 
-# Only a plain <a href> may point elsewhere (an outbound reading link). The canonical and hreflang
-# <link>s name hosted URLs of the page and its twin and are never fetched (material_patches.py stops
-# Material's fetch of <alternate>/sitemap.xml; the browser tests catch any request that leaves).
+# Only a plain <a href> may point elsewhere (an outbound reading link). The canonical <link> names the
+# hosted URL of the page and is never fetched; there is no <link rel=alternate>, whose sitemap Material
+# would fetch (main.html; the browser tests catch any request that leaves).
 LOADING = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src", "audio": "src",
            "video": "src", "embed": "src", "object": "data", "track": "src", "input": "src"}
 CSS_REMOTE = re.compile(r"""@import\s+(url\()?["']?(https?:)?//|url\(\s*["']?(https?:)?//""", re.I)
@@ -17,7 +17,7 @@ def test_no_page_loads_anything_from_another_host(any_site):
         for tag, attrs in parse(page).elements:
             attr = LOADING.get(tag)
             url = attrs.get(attr) if attr else None
-            if url and EXTERNAL.match(url) and not url.startswith("data:") and attrs.get("rel") not in ("canonical", "alternate"):
+            if url and EXTERNAL.match(url) and not url.startswith("data:") and attrs.get("rel") != "canonical":
                 offenders.append(f"{page.relative_to(any_site)}: <{tag} {attr}={url}>")
         if CSS_REMOTE.search(page.read_text(encoding="utf-8")):
             offenders.append(f"{page.relative_to(any_site)}: inline CSS loads a remote URL")

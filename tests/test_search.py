@@ -74,3 +74,55 @@ def test_golden_queries_find_their_answers_without_a_browser(golden, lang, tmp_p
     score = search_golden.score(golden[lang], json.loads(out.stdout)["results"])
     misses = "\n".join(f"  {q.text!r}: answer at {n}, top 3 {top}" for q, n, top in score.misses)
     assert score.passes(), f"{lang} below the floor {search_golden.FLOOR}:\n{search_golden.table({lang: score})}\n{misses}"
+
+
+@pytest.fixture(scope="module")
+def indexes():
+    return {lang: search_index.build(lang, directory_urls=True) for lang in LANGS}
+
+
+UI_STRINGS = ["Copied", "已复制", "复制链接", "Copy link", "Download this notebook", "下载这个笔记本", "运行成本", "Cost:"]
+
+
+def _code_lines() -> set[str]:
+    """The long statements of every code block of the chapters and every code cell of the labs."""
+    from handbook import labs, registry
+    from handbook.markdown_model import Page
+
+    reg = registry.load()
+    code = [f.code for lang in LANGS for c in reg.chapters for f in Page.read(DOCS / lang / "chapters" / f"{c['slug']}.md").fences]
+    code += [cell.source for slug in reg.existing_labs() for cell in labs.read_lab(slug).cells if cell.cell_type == "code"]
+    lines = {line.strip() for block in code for line in block.splitlines()}
+    return {line for line in lines if len(line) >= 30 and " " in line and "(" in line}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_index_is_prose_first_without_ui_strings_or_code(indexes, lang):
+    docs = indexes[lang]["docs"]
+    text = "\n".join(d[2] + "\n" + d[3] for d in docs)
+    assert not [s for s in UI_STRINGS if s in text], "UI strings in the index"
+    code = [line for line in _code_lines() if line in text]
+    assert not code, f"code in the index: {code[:3]}"
+    locations = [d[1] for d in docs]
+    assert len(locations) == len(set(locations)), "an entry is in the index twice"
+    assert not [loc for loc in locations if loc.split("/")[0] in ("questions", "errata", "paths")], \
+        "the generated pages repeat the questions; they are not indexed"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_question_is_an_entry_with_its_title_and_first_line(indexes, lang):
+    from handbook import knowledge, registry
+
+    entries = {d[1].split("#")[1]: d for d in indexes[lang]["docs"] if d[0] == "q"}
+    titles = knowledge.titles(lang)
+    assert set(entries) == set(registry.load().questions)
+    for qid, (kind, location, title, text, page, start, end, cut) in entries.items():
+        assert title == titles[qid].replace("*", "").replace("`", ""), qid
+        assert end > start and text[start:end].strip() and not text[start:end].startswith(("题目：", "Question:")), qid
+
+
+def test_chinese_queries_are_cut_with_the_index_dictionary(indexes):
+    """jieba's words with the glossary taught to it: glossary terms whole, and the words inside them too."""
+    words = {w for group in indexes["zh"]["dict"].values() for w in group.split(" ")}
+    assert {"召回率", "差分隐私", "数据并行", "注入"} <= words
+    assert not [w for w in words if len(w) < 2]

@@ -17,7 +17,7 @@ from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import code_tokens, glossary, knowledge, material_patches, mathml, notebook_pages, registry, search_index, urls  # noqa: E402
+from handbook import code_tokens, glossary, knowledge, mathml, notebook_pages, registry, search_index, urls  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -63,12 +63,21 @@ def on_config(config):
         glossary.teach_segmenter()
     else:  # one setting (HANDBOOK_SITE_URL) for both: the en site is served under the zh one
         config.site_url = knowledge.hosted_root(config.site_url, "zh") + "en/"
+    config.extra["material_bundle"] = _material_bundle(config)
     if not config.plugins["material/offline"].config.enabled:
         # the iframe-worker shim only lets search run from file://; hosted pages would block on it
         config.extra["polyfills"] = []
     # moved pages get redirect pages (mkdocs-redirects keeps the #anchor); moved questions: see on_page_content
     config.plugins["redirects"].config["redirect_maps"] = {old: new for old, new in urls.redirects().items() if "#" not in old}
     return config
+
+
+def _material_bundle(config) -> str:
+    """The path of Material's bundle (its name carries a hash), loaded by main.html's scripts block."""
+    found = [p for d in config.theme.dirs for p in Path(d).glob("assets/javascripts/bundle.*.min.js")]
+    if len(found) != 1:
+        raise PluginError(f"expected one Material bundle in the theme, found {found}; is mkdocs-material installed as pinned?")
+    return found[0].relative_to(found[0].parents[2]).as_posix()
 
 
 def on_files(files, config):
@@ -87,6 +96,10 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     lang = _lang(config)
+    # the page's hosted URL in each language: canonical link (main.html), hreflang in sitemap.xml, which
+    # MkDocs renders before the pages themselves
+    page.meta["twins"] = _twins(page, config)
+    page.meta["hosted_url"] = page.meta["twins"][lang]
     where = f"docs/{lang}/{page.file.src_uri}"
     if not page.file.generated_by:
         _check_heading_ids(markdown, where)
@@ -127,7 +140,7 @@ def _add_lab_links(markdown: str, lang: str) -> str:
 
 
 def on_page_context(context, page, config, nav):
-    """Edit links to the real sources; the page's hosted URLs for canonical and hreflang links."""
+    """Edit links to the real sources."""
     lang = _lang(config)
     edit = f"{config.repo_url.rstrip('/')}/edit/main/"
     if page.file.src_uri.endswith(".ipynb"):  # the source of a lab page is notebooks/<slug>.py, not the generated notebook
@@ -135,8 +148,6 @@ def on_page_context(context, page, config, nav):
     elif page.file.generated_by:
         source = GENERATED_FROM.get(page.file.src_uri)
         page.edit_url = f"{edit}{source}" if source else None
-    page.meta["twins"] = _twins(page, config)
-    page.meta["hosted_url"] = page.meta["twins"][lang]
     return context
 
 
@@ -192,9 +203,7 @@ def _moved_questions(page, files) -> str:
 
 
 def on_post_page(output, page, config):
-    output = code_tokens.unwrap_plain_tokens(material_patches.defer_bundle(output, page.file.src_uri))
-    if "material/search" in config.plugins:  # without it there is no search dialog (on_post_build says so)
-        output = material_patches.name_search_dialog(output, _lang(config), page.file.src_uri)
+    output = code_tokens.unwrap_plain_tokens(output)
     if notebook_pages.is_notebook_page(output):
         return notebook_pages.slim(output, page, config)
     return output
@@ -203,7 +212,6 @@ def on_post_page(output, page, config):
 def on_post_build(config):
     lang = _lang(config)
     notebook_pages.write_shared_css(config)
-    material_patches.patch_bundle(config.site_dir)
     site = Path(config.site_dir)
     export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
     (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")

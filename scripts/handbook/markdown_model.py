@@ -164,6 +164,14 @@ class Page:
                 out.append(text)
         return "\n".join(out)
 
+    def paragraphs(self, start: int = 1, end: int | None = None) -> list[str]:
+        """The plain text of each paragraph between two lines (list items' and admonitions' included; table
+        cells, headings and admonition titles are not paragraphs)."""
+        end = end or len(self.lines) + 1
+        return [inline_text(t) for prev, t in zip(self.tokens, self.tokens[1:])
+                if prev.type == "paragraph_open" and t.map and start <= t.map[0] + 1 < end
+                and not _ATTR_LIST.match(t.content.strip())]
+
     def _is_admonition_title(self, token: Token) -> bool:
         return any(a.line == token.map[0] + 1 and a.title == token.content for a in self.admonitions)
 

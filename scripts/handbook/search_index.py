@@ -56,17 +56,13 @@ def page_url(src_uri: str, directory_urls: bool) -> str:
     return f"{stem}/" if directory_urls else f"{stem}.html"
 
 
-def _snippet(text: str, lang: str) -> tuple[int, int, bool]:
+def _snippet(text: str, paragraphs: list[str], lang: str) -> tuple[int, int, bool]:
     """Where the first line of an answer lies in its text, as (start, end, cut): its first paragraph
-    without the restated question and the answer label, ending after the sentence that passes
-    SNIPPET_CHARS (cut: ended mid-sentence, the reader sees an ellipsis)."""
+    (not a table cell), without the restated question and the answer label, ending after the sentence
+    that passes SNIPPET_CHARS (cut: ended mid-sentence, the reader sees an ellipsis)."""
     question, answer = QUESTION_LABEL[lang]
-    start = 0
-    for line in text.splitlines(keepends=True):
-        if line.strip() and not line.startswith(question):
-            break
-        start += len(line)
-    first = text[start:].split("\n", 1)[0]
+    first = next((p for p in paragraphs if p and not p.startswith(question)), "")
+    start = text.find(first) if first else 0
     if first.startswith(answer):
         rest = first[len(answer):].lstrip()
         start += len(first) - len(rest)
@@ -94,11 +90,11 @@ class _Builder:
         self.pages.append([page_url(src_uri, self.dirs), _clean_title(title)])
         return len(self.pages) - 1
 
-    def add(self, kind: str, page: int, anchor: str | None, title: str, text: str) -> None:
+    def add(self, kind: str, page: int, anchor: str | None, title: str, text: str, paragraphs: list[str]) -> None:
         if not text.strip() and kind != "q":
             return
         location = self.pages[page][0] + (f"#{anchor}" if anchor else "")
-        self.docs.append(Doc(kind, location, _clean_title(title), text, _snippet(text, self.lang), page))
+        self.docs.append(Doc(kind, location, _clean_title(title), text, _snippet(text, paragraphs, self.lang), page))
 
     def markdown_page(self, src_uri: str) -> None:
         page = Page.read(lang_dir(self.lang) / src_uri)
@@ -106,14 +102,15 @@ class _Builder:
         pid = self.add_page(src_uri, title)
         heads = [h for h in page.headings if h.level >= 2]
         first = heads[0].line if heads else len(page.lines) + 1
-        self.add("i", pid, None, title, page.plain(1, first))
+        self.add("i", pid, None, title, page.plain(1, first), page.paragraphs(1, first))
         for h in heads:
             if h.id and h.id.startswith("q-"):
                 section = page.section(h)
-                self.add("q", pid, h.id, h.text, page.plain(section.start, section.end, skip=("followups",)))
+                self.add("q", pid, h.id, h.text, page.plain(section.start, section.end, skip=("followups",)),
+                         page.paragraphs(section.start, section.end))
             elif h.level == 2 and h.id:  # a chapter part: only its own lead text (its questions are docs of their own)
                 end = next((x.line for x in heads if x.line > h.line), len(page.lines) + 1)
-                self.add("p", pid, h.id, h.text, page.plain(h.line + 1, end))
+                self.add("p", pid, h.id, h.text, page.plain(h.line + 1, end), page.paragraphs(h.line + 1, end))
 
     def lab(self, slug: str) -> None:
         cells = [c.source for c in labs.read_lab(slug).cells
@@ -126,13 +123,14 @@ class _Builder:
         pid = self.add_page(f"labs/{slug}.ipynb", heads[0].text)
         for n, h in enumerate(heads):
             end = heads[n + 1].line if n + 1 < len(heads) else len(page.lines) + 1
-            self.add("l" if n else "i", pid, ids[n] if n else None, h.text, page.plain(h.line + 1, end))
+            self.add("l" if n else "i", pid, ids[n] if n else None, h.text, page.plain(h.line + 1, end), page.paragraphs(h.line + 1, end))
 
     def glossary_terms(self) -> None:
         pid = self.add_page("glossary.md", glossary.TITLE[self.lang])
         other = "en" if self.lang == "zh" else "zh"
         for t in glossary.terms():
-            self.add("g", pid, glossary.anchor(t), f"{t[self.lang]} · {t[other]}", t[f"{self.lang}_def"])
+            definition = t[f"{self.lang}_def"]
+            self.add("g", pid, glossary.anchor(t), f"{t[self.lang]} · {t[other]}", definition, [definition])
 
 
 def build(lang: str, directory_urls: bool) -> dict:
@@ -166,8 +164,9 @@ def segmentation_dictionary(texts: list[str]) -> tuple[dict[str, str], int]:
     glossary.teach_segmenter()
     freq, total = jieba.dt.FREQ, jieba.dt.total
     # search mode also yields the words inside longer ones (注入 in 提示注入), so a query can name a part
-    words = {w for text in texts for w in jieba.cut_for_search(text, HMM=False) if len(w) > 1 and re.search(r"[\u4e00-\u9fff]", w)}
-    words |= {s for s in glossary.chinese_surfaces() if len(s) > 1}
+    chinese_word = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")  # what the browser cuts: runs of Han
+    words = {w for text in texts for w in jieba.cut_for_search(text, HMM=False) if chinese_word.fullmatch(w)}
+    words |= {s for s in glossary.chinese_surfaces() if chinese_word.fullmatch(s)}
     by_cost: dict[str, list[str]] = {}
     for w in sorted(words):
         by_cost.setdefault(str(round(-10 * math.log(max(freq.get(w, 0), 1) / total))), []).append(w)

@@ -64,7 +64,7 @@
     if (!event.skipped && mounted) focusScrollers(event.target);
   }, true);
   var waits = 0;
-  (function whenMaterialLoaded() {  // it loads after the first paint (material_patches.defer_bundle)
+  (function whenMaterialLoaded() {  // it loads after the first paint (main.html, block scripts)
     if (window.document$) {
       window.document$.subscribe(function () { mounted = true; focusScrollers(document); });  // after its own mount
     } else if (waits++ < 100) {

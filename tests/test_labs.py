@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from handbook import labs, registry
+from handbook import lab_sources, labs, registry
 from handbook.paths import DOCS
 
 LABS = registry.load().existing_labs()
@@ -27,7 +27,7 @@ def test_all_labs_together_fit_the_budget(lab_results):
 
 @pytest.mark.parametrize("slug", LABS)
 def test_lab_is_bilingual_and_ends_with_a_check(slug):
-    cells = labs.read_lab(slug).cells
+    cells = lab_sources.read(slug).cells
     prose = [c.metadata.get("lang") for c in cells if c.cell_type == "markdown"]
     assert prose[:2] == ["zh", "en"], f"{slug}: the first two markdown cells must be the zh and en title cells"
     assert prose.count("zh") == prose.count("en") and None not in prose, f"{slug}: every markdown cell needs a lang, in zh/en pairs"

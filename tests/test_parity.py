@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from handbook import registry, snippets
+from handbook.markdown_model import Page
 from handbook.paths import DOCS
 from helpers import html_pages
 
@@ -28,13 +28,13 @@ MARKDOWN_PAIRS = [p for p in MARKDOWN_PAIRS if p.endswith(".md")]
 
 @pytest.mark.parametrize("page", MARKDOWN_PAIRS)
 def test_heading_ids_match(page):
-    ids = {lang: [h[3] for h in registry.headings((DOCS / lang / page).read_text(encoding="utf-8"))] for lang in ("zh", "en")}
+    ids = {lang: [h.id for h in Page.read(DOCS / lang / page).headings] for lang in ("zh", "en")}
     assert ids["zh"] == ids["en"], f"{page}: heading ids differ between zh and en:\nzh {ids['zh']}\nen {ids['en']}"
 
 
 @pytest.mark.parametrize("page", MARKDOWN_PAIRS)
 def test_code_blocks_are_identical(page):
-    code = {lang: [(b.lang, b.code) for b in snippets.blocks(DOCS / lang / page)] for lang in ("zh", "en")}
+    code = {lang: [(b.lang, b.code) for b in Page.read(DOCS / lang / page).fences] for lang in ("zh", "en")}
     assert len(code["zh"]) == len(code["en"]), f"{page}: {len(code['zh'])} code blocks in zh, {len(code['en'])} in en"
     for i, (a, b) in enumerate(zip(code["zh"], code["en"]), 1):
         assert a == b, f"{page}: code block {i} differs between zh and en"

@@ -3,6 +3,7 @@ its chapter and in article order, and every question heading has its entry."""
 import pytest
 
 from handbook import registry
+from handbook.markdown_model import Page
 from handbook.paths import DOCS
 
 REG = registry.load()
@@ -47,8 +48,8 @@ def test_repeated_questions_link_each_other():
     for q in REG.questions.values():
         group = registry.same_question_group(REG, q.id)
         for lang in ("zh", "en"):
-            text = (DOCS / lang / "chapters" / f"{q.chapter}.md").read_text(encoding="utf-8")
-            section = registry.question_section(text, q.id)
+            page = Page.read(DOCS / lang / "chapters" / f"{q.chapter}.md")
+            section = page.source(page.section(page.heading(q.id)))
             for other in group:
                 if other != q.id and f"#{other})" not in section:
                     missing.append(f"docs/{lang}/chapters/{q.chapter}.md#{q.id} does not link {other}")

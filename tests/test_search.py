@@ -86,12 +86,12 @@ UI_STRINGS = ["Copied", "已复制", "复制链接", "Copy link", "Download this
 
 def _code_lines() -> set[str]:
     """The long statements of every code block of the chapters and every code cell of the labs."""
-    from handbook import labs, registry
+    from handbook import lab_sources, registry
     from handbook.markdown_model import Page
 
     reg = registry.load()
     code = [f.code for lang in LANGS for c in reg.chapters for f in Page.read(DOCS / lang / "chapters" / f"{c['slug']}.md").fences]
-    code += [cell.source for slug in reg.existing_labs() for cell in labs.read_lab(slug).cells if cell.cell_type == "code"]
+    code += [cell.source for slug in reg.existing_labs() for cell in lab_sources.read(slug).cells if cell.cell_type == "code"]
     lines = {line.strip() for block in code for line in block.splitlines()}
     return {line for line in lines if len(line) >= 30 and " " in line and "(" in line}
 

@@ -9,6 +9,7 @@ import json
 import re
 
 from . import knowledge, registry
+from .markdown_model import Page
 from .paths import NOTEBOOKS, lang_dir
 
 TEXT_FILE = NOTEBOOKS / "data" / "handbook_zh.txt"
@@ -36,6 +37,11 @@ def plain(markdown: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def _section(markdown: str, qid: str) -> str:
+    page = Page(markdown)
+    return page.source(page.section(page.heading(qid)))
+
+
 def write() -> list:
     reg = registry.load()
     texts, questions = [], []
@@ -47,7 +53,7 @@ def write() -> list:
         for qid, _ in registry.chapter_questions("zh", slug):
             questions.append({
                 "id": qid, "chapter": slug, "title_zh": titles["zh"][qid], "title_en": titles["en"].get(qid, ""),
-                "answer_zh": plain(registry.question_section(zh, qid)),
+                "answer_zh": plain(_section(zh, qid)),
             })
     TEXT_FILE.write_text("\n".join(texts) + "\n", encoding="utf-8")
     QUESTIONS_FILE.write_text(json.dumps(questions, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

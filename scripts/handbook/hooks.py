@@ -17,7 +17,8 @@ from mkdocs.utils import get_relative_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # MkDocs loads hooks by path
 
-from handbook import code_tokens, glossary, knowledge, mathml, notebook_pages, registry, search_index, urls  # noqa: E402
+from handbook import code_tokens, glossary, knowledge, lab_sources, mathml, notebook_pages, registry, search_index, urls  # noqa: E402
+from handbook.markdown_model import Page  # noqa: E402
 from handbook.paths import LANGS, lang_dir  # noqa: E402
 
 NAV_TITLES = {
@@ -101,42 +102,38 @@ def on_page_markdown(markdown, page, config, files):
     page.meta["twins"] = _twins(page, config)
     page.meta["hosted_url"] = page.meta["twins"][lang]
     where = f"docs/{lang}/{page.file.src_uri}"
+    parsed = Page(markdown, where)
     if not page.file.generated_by:
-        _check_heading_ids(markdown, where)
+        _check_heading_ids(parsed, where)
     if page.file.src_uri.startswith("chapters/"):
-        markdown = _add_lab_links(markdown, lang)
+        markdown = _add_lab_links(parsed, lang)
     return markdown
 
 
-def _check_heading_ids(markdown: str, where: str) -> None:
-    heads = registry.headings(markdown)
-    for line, level, text, hid in heads:
-        if level >= 2 and hid is None:
+def _check_heading_ids(page: Page, where: str) -> None:
+    for h in page.headings:
+        if h.level >= 2 and h.id is None:
             raise PluginError(
-                f"{where}:{line}: heading '{text}' has no explicit id; add one like "
+                f"{where}:{h.line}: heading '{h.text}' has no explicit id; add one like "
                 f"`{{#short-english-id}}` (ids are part of the URL and must match the other language)"
             )
-    counts = Counter(hid for *_, hid in heads if hid)
-    for line, _, text, hid in heads:
-        if hid and counts[hid] > 1:
-            raise PluginError(f"{where}:{line}: heading id '#{hid}' is used {counts[hid]} times on the page; make each id unique")
+    counts = Counter(h.id for h in page.headings if h.id)
+    for h in page.headings:
+        if h.id and counts[h.id] > 1:
+            raise PluginError(f"{where}:{h.line}: heading id '#{h.id}' is used {counts[h.id]} times on the page; make each id unique")
 
 
-def _add_lab_links(markdown: str, lang: str) -> str:
+def _add_lab_links(page: Page, lang: str) -> str:
     """Under each question heading, link the labs the registry names for it (those that exist)."""
     reg = registry.load()
     live = set(reg.existing_labs())
-    out = []
-    for line in markdown.splitlines():
-        out.append(line)
-        m = registry.HEADING.match(line)
-        if not m or m.group(3) not in reg.questions:
-            continue
-        labs = [lab for lab in reg.questions[m.group(3)].labs if lab in live]
+    lines = list(page.lines)
+    for h in reversed(page.questions()):
+        labs = [lab for lab in reg.questions[h.id].labs if lab in live] if h.id in reg.questions else []
         if labs:
-            links = " · ".join(f"[{registry.lab_title(lab, lang)}](../labs/{lab}.ipynb)" for lab in labs)
-            out += ["", f"{LAB_LINE[lang]}{links}", "{: .q-labs }", ""]
-    return "\n".join(out) + "\n"
+            links = " · ".join(f"[{lab_sources.title(lab, lang)}](../labs/{lab}.ipynb)" for lab in labs)
+            lines[h.line:h.line] = ["", f"{LAB_LINE[lang]}{links}", "{: .q-labs }", ""]
+    return "\n".join(lines) + "\n"
 
 
 def on_page_context(context, page, config, nav):

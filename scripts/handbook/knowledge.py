@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import registry
+from . import lab_sources, registry
+from .markdown_model import Page
 from .paths import DOCS, lang_dir
 
 PATHS_FILE = DOCS / "paths.yml"
@@ -116,27 +117,19 @@ class Correction:
 
 
 def corrections(lang: str) -> list[Correction]:
-    """Every correction note in the chapters, with the question it sits under and its one-line claim."""
+    """Every correction note in the chapters, with the question it sits under and its claim and fix."""
     reg = registry.load()
     label, claim_label, fix_label = CORRECTION[lang]
     out = []
     for chapter in reg.part(1):  # Part 2 has no article to correct (its notes are "common misconceptions")
-        text = (lang_dir(lang) / "chapters" / f"{chapter['slug']}.md").read_text(encoding="utf-8")
-        current = None
-        lines = text.splitlines()
-        for i, line in enumerate(lines):
-            m = registry.HEADING.match(line)
-            if m and m.group(3).startswith("q-"):
-                current = m.group(3)
-            if line.startswith(f'!!! warning "{label}"'):
-                body = []
-                for nxt in lines[i + 1:]:
-                    if nxt.strip() and not nxt.startswith("    "):
-                        break
-                    body.append(nxt.strip())
-                claim = next((b[len(claim_label):].strip() for b in body if b.startswith(claim_label)), "")
-                fix = next((b[len(fix_label):].strip() for b in body if b.startswith(fix_label)), "")
-                out.append(Correction(current, chapter["slug"], claim, fix))
+        page = Page.read(lang_dir(lang) / "chapters" / f"{chapter['slug']}.md")
+        for note in page.admonitions:
+            if note.kind != "warning" or note.title != label:
+                continue
+            body = note.sources()
+            claim = next((b[len(claim_label):].strip() for b in body if b.startswith(claim_label)), "")
+            fix = next((b[len(fix_label):].strip() for b in body if b.startswith(fix_label)), "")
+            out.append(Correction(page.question_of(note.line), chapter["slug"], claim, fix))
     return out
 
 
@@ -167,13 +160,12 @@ def errata(lang: str) -> str:
 
 
 def _page_title(lang: str, slug: str) -> str:
-    text = (lang_dir(lang) / "chapters" / f"{slug}.md").read_text(encoding="utf-8")
-    return next(line[2:].strip() for line in text.splitlines() if line.startswith("# "))
+    page = Page.read(lang_dir(lang) / "chapters" / f"{slug}.md")
+    return next(h.text for h in page.headings if h.level == 1)
 
 
-def _reading_minutes(markdown: str, lang: str) -> int:
-    """Minutes to read some Markdown: 400 Chinese characters or 200 English words a minute."""
-    prose = re.sub(r"```.*?```", "", markdown, flags=re.S)
+def _reading_minutes(prose: str, lang: str) -> int:
+    """Minutes to read some prose: 400 Chinese characters or 200 English words a minute."""
     if lang == "zh":
         units = len(re.findall(r"[\u4e00-\u9fff]", prose)) / 400 + len(re.findall(r"[A-Za-z]+", prose)) / 200
     else:
@@ -181,9 +173,10 @@ def _reading_minutes(markdown: str, lang: str) -> int:
     return max(1, round(units))
 
 
-def _question_markdown(lang: str, q: registry.Question) -> str:
-    text = (lang_dir(lang) / "chapters" / f"{q.chapter}.md").read_text(encoding="utf-8")
-    return registry.question_section(text, q.id)
+def _question_prose(lang: str, q: registry.Question) -> str:
+    page = Page.read(lang_dir(lang) / "chapters" / f"{q.chapter}.md")
+    section = page.section(page.heading(q.id))
+    return page.plain(section.start, section.end)
 
 
 def lab_seconds(lang: str, slug: str) -> int:
@@ -207,10 +200,10 @@ def reading_paths(lang: str) -> str:
                     continue
                 seconds = lab_seconds(lang, slug)
                 total_s += seconds
-                out.append(f"1. [{registry.lab_title(slug, lang)}](labs/{slug}.ipynb) · {t['run'].format(s=seconds)}")
+                out.append(f"1. [{lab_sources.title(slug, lang)}](labs/{slug}.ipynb) · {t['run'].format(s=seconds)}")
             else:
                 q = reg.questions[item]
-                minutes = _reading_minutes(_question_markdown(lang, q), lang)
+                minutes = _reading_minutes(_question_prose(lang, q), lang)
                 total_min += minutes
                 out.append(f"1. {_link(q, names[q.id])} · {t['read'].format(m=minutes)}")
         out += ["", "</div>", "", t["total"].format(m=total_min, s=total_s), ""]

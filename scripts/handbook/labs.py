@@ -9,24 +9,21 @@ mkdocs-jupyter.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import os
 import platform
-import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from . import mathml, registry
+from . import lab_sources, mathml, registry
 from .paths import CACHE, LANGS, NOTEBOOKS, ROOT, lang_dir
 
 CELL_TIMEOUT = 180          # seconds; a lab should take well under a minute in all
@@ -49,25 +46,9 @@ class Result:
     cached: bool
 
 
-def read_lab(slug: str):
-    """The parsed lab; parsed once per version of the file (titles are looked up on every page build)."""
-    path = NOTEBOOKS / f"{slug}.py"
-    return _parse(path, path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _parse(path: Path, mtime_ns: int):
-    return jupytext.read(path)
-
-
-def lab_sources() -> list[str]:
-    """Every lab source in notebooks/ (modules imported by labs are not labs)."""
-    return sorted(p.stem for p in NOTEBOOKS.glob("*.py") if p.read_text(encoding="utf-8").lstrip().startswith("# %%"))
-
-
 def _shared_inputs() -> list[Path]:
     """Files every lab may read: helper modules and data next to the labs, and the pinned environment."""
-    modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources()]
+    modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources.slugs()]
     data = sorted(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     return modules + data + [ROOT / "pyproject.toml"]
 
@@ -106,7 +87,7 @@ def _kernel_env(threads: int) -> dict:
 
 def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
     """Run a lab's code in a fresh kernel; raise LabError naming the cell that failed."""
-    lab = read_lab(slug)
+    lab = lab_sources.read(slug)
     nb = _code_notebook(lab)
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
@@ -127,32 +108,9 @@ def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
     return nb, time.perf_counter() - start
 
 
-def heading_ids(slug: str) -> list[str]:
-    """Ids for a lab's headings, in page order, taken from the English headings for both languages
-    (mkdocs-jupyter's slugs drop Chinese characters, which would leave every zh heading with id="")."""
-    from mkdocs_jupyter.utils import slugify
-
-    texts = {lang: [line.lstrip("#").strip() for c in read_lab(slug).cells
-                    if c.cell_type == "markdown" and c.metadata.get("lang") == lang
-                    for line in c.source.splitlines() if re.match(r"#{1,6}\s", line)]
-             for lang in LANGS}
-    if len(texts["zh"]) != len(texts["en"]):
-        raise LabError(f"lab {slug} (notebooks/{slug}.py): {len(texts['zh'])} zh headings but {len(texts['en'])} en headings; pair them")
-    ids, seen = [], set()
-    for text in texts["en"]:
-        base = slugify(text) or "section"
-        hid, n = base, 1
-        while hid in seen:
-            n += 1
-            hid = f"{base}-{n}"
-        seen.add(hid)
-        ids.append(hid)
-    return ids
-
-
 def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: str) -> nbformat.NotebookNode:
     """The notebook a reader of `lang` gets: that language's prose, the shared executed code cells."""
-    lab = read_lab(slug)
+    lab = lab_sources.read(slug)
     outputs = iter(executed.cells)
     cells, costed = [], False
     for cell in lab.cells:
@@ -169,7 +127,7 @@ def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: s
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(executed.metadata))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["handbook"] = {"heading_ids": heading_ids(slug), "seconds": round(seconds, 1)}
+    nb.metadata["handbook"] = {"heading_ids": lab_sources.heading_ids(slug), "seconds": round(seconds, 1)}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
     return nb
@@ -205,12 +163,12 @@ def run_one(slug: str, force: bool = False, threads: int = 0) -> Result:
 def unlisted_labs() -> list[str]:
     """Lab sources that the registry does not list (they would be in neither site)."""
     listed = set(registry.load().labs)
-    return [slug for slug in lab_sources() if slug not in listed]
+    return [slug for slug in lab_sources.slugs() if slug not in listed]
 
 
 def remove_orphans() -> None:
     """Delete generated notebooks whose lab source is gone, so no page outlives its lab."""
-    live = set(lab_sources())
+    live = set(lab_sources.slugs())
     for lang in LANGS:
         for nb in (lang_dir(lang) / "labs").glob("*.ipynb"):
             if nb.stem not in live:

@@ -46,11 +46,11 @@ class Admonition:
     kind: str               # warning, tip, keypoints, ...
     title: str
     end: int                # 1-based line after its last line
-    tokens: tuple[Token, ...] = field(repr=False, compare=False)
+    tokens: tuple[Token, ...] = field(repr=False, compare=False)   # the body's, without the title
 
-    def paragraphs(self) -> list[str]:
-        """The plain text of each paragraph or list item in the body, in order."""
-        return [inline_text(t) for t in self.tokens if t.type == "inline" and t is not self.tokens[0]]
+    def sources(self) -> list[str]:
+        """The Markdown of each paragraph or list item in the body, in order, each on one line."""
+        return [" ".join(t.content.split("\n")) for t in self.tokens if t.type == "inline"]
 
     def items(self) -> list[Token]:
         """The inline token of each top-level list item's first paragraph."""
@@ -104,9 +104,10 @@ class Page:
                 stack.append((i, t))
             elif t.type == "admonition_close":
                 j, opener = stack.pop()
-                title = self.tokens[j + 2].content if self.tokens[j + 1].type == "admonition_title_open" else ""
+                titled = self.tokens[j + 1].type == "admonition_title_open"
+                title = self.tokens[j + 2].content if titled else ""
                 self.admonitions.append(Admonition(opener.map[0] + 1, opener.meta.get("tag", ""), title,
-                                                   opener.map[1] + 1, tuple(self.tokens[j + 1:i])))
+                                                   opener.map[1] + 1, tuple(self.tokens[j + (4 if titled else 1):i])))
         self.admonitions.sort(key=lambda a: a.line)
 
     @classmethod

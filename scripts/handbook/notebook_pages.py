@@ -6,7 +6,7 @@ import posixpath
 import re
 from pathlib import Path
 
-from . import css_prune, plots, registry
+from . import css_prune, lab_sources, plots, registry
 
 # mkdocs-jupyter inlines ~590 KB of Jupyter CSS into every notebook page; one shared file is cached once
 _INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
@@ -38,7 +38,7 @@ INDEX = {
 
 def index_page(lang: str) -> str:
     reg = registry.load()
-    items = [f"- [{registry.lab_title(slug, lang)}]({slug}.ipynb)" for slug in reg.existing_labs()]
+    items = [f"- [{lab_sources.title(slug, lang)}]({slug}.ipynb)" for slug in reg.existing_labs()]
     return INDEX[lang] + "\n".join(items) + "\n"
 
 

@@ -2,21 +2,17 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from .markdown_model import Page
 from .paths import DOCS, NOTEBOOKS, lang_dir
 
 REGISTRY_FILE = DOCS / "registry.yml"
 DIFFICULTIES = ("basic", "intermediate", "advanced")
 
-# `### 3. 如何评估大模型的效果？ {#q-evaluate-llm}`: a heading with an explicit attr_list id
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*\{\s*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
-ANY_HEADING = re.compile(r"^(#{1,6})\s+\S")
-FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 EDITORIAL = "editorial"      # the source of a Part 2 question: written for this handbook, not from an article
@@ -111,54 +107,9 @@ def same_question_group(reg: Registry, qid: str) -> list[str]:
     return [q.id for q in reg.questions.values() if q.id == root or q.same_as == root]
 
 
-def headings(markdown: str) -> list[tuple[int, int, str, str | None]]:
-    """(line number, level, text, explicit id or None) of every heading outside code fences."""
-    out, in_fence = [], False
-    for no, line in enumerate(markdown.splitlines(), 1):
-        if FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence or not ANY_HEADING.match(line):
-            continue
-        m = HEADING.match(line)
-        if m:
-            out.append((no, len(m.group(1)), m.group(2), m.group(3)))
-        else:
-            level = len(line) - len(line.lstrip("#"))
-            out.append((no, level, line[level:].strip(), None))
-    return out
-
-
-def question_section(markdown: str, qid: str) -> str:
-    """The Markdown of one question: from its heading to the next heading of the same or higher level."""
-    lines, heads = markdown.splitlines(), headings(markdown)
-    for n, (line, level, _, hid) in enumerate(heads):
-        if hid == qid:
-            end = next((h[0] for h in heads[n + 1:] if h[1] <= level), len(lines) + 1)
-            return "\n".join(lines[line:end - 1])
-    return ""
-
-
 def chapter_questions(lang: str, slug: str) -> list[tuple[str, str]]:
     """(id, heading text) of each question heading in a chapter, in page order."""
     path = lang_dir(lang) / "chapters" / f"{slug}.md"
     if not path.exists():
         return []
-    text = path.read_text(encoding="utf-8")
-    return [(hid, title) for _, _, title, hid in headings(text) if hid and hid.startswith("q-")]
-
-
-def lab_title(slug: str, lang: str) -> str:
-    """A lab's title in one language: its first markdown heading of that language."""
-    from .labs import read_lab  # labs imports registry; keep the cycle out of module load
-
-    for cell in read_lab(slug).cells:
-        if cell.cell_type == "markdown" and cell.metadata.get("lang") == lang:
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return slug
-
-
-def page_path(lang: str, rel: str) -> Path:
-    return lang_dir(lang) / rel
+    return [(h.id, h.text) for h in Page.read(path).questions()]

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import glossary, labs, registry
+from . import glossary, lab_sources, registry
 from .markdown_model import Heading, Page
 from .paths import lang_dir
 
@@ -113,13 +113,11 @@ class _Builder:
                 self.add("p", pid, h.id, h.text, page.plain(h.line + 1, end), page.paragraphs(h.line + 1, end))
 
     def lab(self, slug: str) -> None:
-        cells = [c.source for c in labs.read_lab(slug).cells
-                 if c.cell_type == "markdown" and c.metadata.get("lang") == self.lang]
-        page = Page("\n\n".join(cells), f"notebooks/{slug}.py")
+        page = lab_sources.markdown(slug, self.lang)
         heads: list[Heading] = page.headings
         if not heads:
             return
-        ids = labs.heading_ids(slug)
+        ids = lab_sources.heading_ids(slug)
         pid = self.add_page(f"labs/{slug}.ipynb", heads[0].text)
         for n, h in enumerate(heads):
             end = heads[n + 1].line if n + 1 < len(heads) else len(page.lines) + 1

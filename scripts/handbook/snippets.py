@@ -2,44 +2,16 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
-OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(?:\{\s*\.)?([\w+-]*)")
+from .markdown_model import Fence, Page
 
 
-@dataclass
-class Block:
-    path: Path
-    line: int          # line of the opening fence, 1-based
-    lang: str
-    code: str
-
-
-def blocks(path: Path) -> list[Block]:
-    """Every fenced block of a Markdown file (any language), with its dedented code."""
-    out, lines, i = [], path.read_text(encoding="utf-8").splitlines(), 0
-    while i < len(lines):
-        m = OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, fence, lang = m.group(1), m.group(2), m.group(3).lower()
-        start, body = i + 1, []
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i].lstrip())
-            i += 1
-        out.append(Block(path, start, lang, "\n".join(body) + "\n"))
-        i += 1
-    return out
-
-
-def python_blocks(path: Path) -> list[Block]:
-    return [b for b in blocks(path) if b.lang in ("python", "py")]
+def python_blocks(path: Path) -> list[Fence]:
+    """The ```python blocks of a Markdown page, with the line of their opening fence."""
+    return [f for f in Page.read(path).fences if f.lang in ("python", "py")]
 
 
 class SnippetError(AssertionError):

@@ -94,7 +94,7 @@ print(f"unigram baseline on held-out: {unigram_loss:.3f} nats/char  (uniform gue
 # 因果掩码是一个下三角矩阵：第 $t$ 行只允许看第 $0..t$ 列。被遮住的位置在 softmax 之前填成 $-\infty$，
 # 权重就变成 0。下面先打印 `labkit` 里手写的注意力函数和一个 5×5 的掩码，再把它和 PyTorch 的
 # `F.scaled_dot_product_attention(..., is_causal=True)` 对比，确认两者数值一致。
-# 函数也接受比查询更长的键和值（前面的位置来自 KV 缓存），掩码随之右移；KV 缓存实验会用到这一点。
+# 函数也接受比查询更长的键和值（前面的位置来自 KV 缓存），掩码随之右移；[KV 缓存实验](kv-cache.ipynb)会用到这一点。
 
 # %% [markdown] lang="en"
 # ## Causal self-attention
@@ -103,7 +103,7 @@ print(f"unigram baseline on held-out: {unigram_loss:.3f} nats/char  (uniform gue
 # $-\infty$ before the softmax, so their weights become 0. Below we print the hand-written attention function from
 # `labkit` and a 5×5 mask, then compare it with PyTorch's `F.scaled_dot_product_attention(..., is_causal=True)` to confirm
 # they agree numerically. The function also accepts keys and values longer than the queries (the earlier positions come
-# from a KV cache), and shifts the mask accordingly; the KV cache lab relies on that.
+# from a KV cache), and shifts the mask accordingly; the [KV cache lab](kv-cache.ipynb) relies on that.
 
 # %%
 print(inspect.getsource(causal_attention))

@@ -105,12 +105,13 @@ print(f"next character: {tok.decode(nxt[0])!r}; max |logit difference| from a fu
 # 并记下每一步挑选词元所依据的 logits。判据有两条：
 #
 # - **词元必须完全相同。** 两条路径在数学上是同一个函数，差别只有浮点舍入（下一节解释）；
-# - **logits 的差不超过 `TOL` = 1e-4。** float32 的相对精度约为 $2^{-24}\approx 6\times10^{-8}$，这里的 logits 在 10 上下，
+# - **logits 的差不超过 `TOL` = 1e-4。** float32 的相对精度约为 $2^{-24}\approx 6\times10^{-8}$，这里的 logits 绝对值在 10 以内，
 #   经过两层网络累积，舍入差应在 $10^{-6}$ 量级；1e-4 留出约 100 倍余量，又远小于真正的错误造成的差别——上一节那个"差一"的缓存，
 #   logits 的差要大好几个数量级。
 #
 # 贪心解码取最大的 logit。只有当最大和第二大的 logit 之差小于舍入误差时，两条路径才可能选出不同的词元。
-# 所以我们同时打印所有步骤中"第一名减第二名"的最小差距：它比 logits 的最大差大几个数量级，argmax 就不可能翻转。
+# 所以我们同时打印所有步骤中"第一名减第二名"的最小差距：只要它比 logits 的最大差大几个数量级，argmax 就不可能翻转。
+# （这么小的模型做贪心解码，很快就会陷入重复；这里只关心两条路径是否一致。）
 
 # %% [markdown] lang="en"
 # ## Same tokens with and without the cache
@@ -122,13 +123,14 @@ print(f"next character: {tok.decode(nxt[0])!r}; max |logit difference| from a fu
 # - **The tokens must be identical.** Both paths compute the same mathematical function and differ only in floating-point
 #   rounding (explained in the next section);
 # - **the logits may differ by at most `TOL` = 1e-4.** float32 has a relative precision of about
-#   $2^{-24}\approx 6\times10^{-8}$; the logits here are around 10 and pass through two layers, so rounding differences
+#   $2^{-24}\approx 6\times10^{-8}$; the logits here are at most about 10 in size and pass through two layers, so rounding differences
 #   should be of order $10^{-6}$. 1e-4 leaves about 100 times that as margin and is still far below what a real bug
 #   does: the off-by-one cache of the previous section moves the logits by several orders of magnitude more.
 #
 # Greedy decoding takes the largest logit. The two paths can pick different tokens only when the largest and the
 # second-largest logit are closer than the rounding error. So we also print the smallest "first minus second" gap over
 # all steps: when it is orders of magnitude larger than the largest logit difference, the argmax cannot flip.
+# (Greedy decoding with a model this small soon falls into repetition; all that matters here is whether the two paths agree.)
 
 # %%
 TOL = 1e-4
@@ -196,8 +198,8 @@ print(f"(0.1 + 0.2) + 0.3 = {(0.1 + 0.2) + 0.3!r}   0.1 + (0.2 + 0.3) = {0.1 + (
 # 每个长度重复 5 次取中位数。
 #
 # **计算量。** 一个线性层对每个词元、每个权重做一次乘加，即 2 次浮点运算，所以一个词元过一遍网络约需 $2N$ 次
-# （$N$ 是参与矩阵乘法的参数数量；[Kaplan 等，arXiv:2001.08361](https://arxiv.org/abs/2001.08361) 给出的前向计算量正是
-# $2N$ 加上一项注意力开销）。注意力对每个"查询–键"对、每层约做 $4d$ 次（$QK^\top$ 和乘 $V$ 各 $2d$）。于是：
+# （$N$ 是参与矩阵乘法的参数数量；[Kaplan 等，arXiv:2001.08361](https://arxiv.org/abs/2001.08361) 估算的每词元前向计算量
+# 同样约为 $2N$，再加一项注意力开销）。注意力对每个"查询–键"对、每层约做 $4d$ 次（$QK^\top$ 和乘 $V$ 各 $2d$）。于是：
 #
 # - 有缓存，第 $L$ 步约 $2N + 4\,n_\text{layer}\,d\,L$：矩阵乘法部分是常数，只有注意力随 $L$ 线性增长；
 # - 无缓存，第 $L$ 步约 $2NL + 4\,n_\text{layer}\,d\,L^2$。
@@ -214,8 +216,9 @@ print(f"(0.1 + 0.2) + 0.3 = {(0.1 + 0.2) + 0.3!r}   0.1 + (0.2 + 0.3) = {0.1 + (
 # is repeated 5 times and the median kept.
 #
 # **The work.** A linear layer does one multiply-add, i.e. 2 floating-point operations, per weight and per token, so
-# one token through the network costs about $2N$ ($N$ = the parameters used in matrix multiplications; the forward cost
-# in [Kaplan et al., arXiv:2001.08361](https://arxiv.org/abs/2001.08361) is exactly $2N$ plus an attention term).
+# one token through the network costs about $2N$ ($N$ = the parameters used in matrix multiplications; the per-token
+# forward cost estimated in [Kaplan et al., arXiv:2001.08361](https://arxiv.org/abs/2001.08361) is likewise about $2N$,
+# plus an attention term).
 # Attention costs about $4d$ per query–key pair and layer ($2d$ each for $QK^\top$ and for weighting $V$). Hence:
 #
 # - with the cache, step $L$ costs about $2N + 4\,n_\text{layer}\,d\,L$: constant for the matrix multiplications, only

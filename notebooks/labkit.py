@@ -1,12 +1,15 @@
-"""Helpers shared by the labs: seeding, plot style, the handbook's own text, digits data, a CNN, a training loop.
+"""Helpers shared by the labs: seeding, plot style, the handbook's own text, digits data, a CNN, a training loop,
+and a small character-level GPT (tokenizer, model with an optional KV cache, generation, training).
 
 Everything here is imported by more than one lab; a helper used by one lab stays in that lab.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +186,6 @@ def fit(model, train_loader, val_loader, epochs: int, lr: float = 1e-3, weight_d
     the end (model selection on the validation set, never on the test set).
     """
     import copy
-    import time
 
     loss_fn = loss_fn or torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -275,3 +277,284 @@ def limit_threads(n: int = 1) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=n)
+
+
+# --- a small character-level GPT (gpt-from-scratch, kv-cache and the Part 2 labs built on it) ---
+
+
+class CharTokenizer:
+    """Characters as tokens: the vocabulary is every character of a text, numbered in sorted order (so every run agrees)."""
+
+    def __init__(self, text: str):
+        self.chars = sorted(set(text))
+        self.stoi = {c: i for i, c in enumerate(self.chars)}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, s: str) -> torch.Tensor:
+        """A string as a 1-D int64 tensor of ids; a character outside the vocabulary is an error, not a silent skip."""
+        unknown = sorted(set(s) - self.stoi.keys())
+        if unknown:
+            raise KeyError(f"characters not in the vocabulary: {''.join(unknown)!r}")
+        return torch.tensor([self.stoi[c] for c in s], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def handbook_char_data(block: int = 250, every: int = 10, extra_chars: str = "") -> tuple[CharTokenizer, torch.Tensor, torch.Tensor]:
+    """The handbook's Chinese prose (`handbook_prose()` lines joined by newlines) as character ids, split by position.
+
+    Returns (tokenizer, train_ids, held_out_ids): `block_split` holds out every `every`-th block of `block` characters.
+    `extra_chars` adds characters the text lacks to the vocabulary (e.g. "{}" for JSON); they shift the ids.
+    """
+    text = "\n".join(handbook_prose())
+    tok = CharTokenizer(text + extra_chars)
+    train, held = block_split(tok.encode(text), block=block, every=every)
+    return tok, torch.cat(train), torch.cat(held)
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(Q K^T / sqrt(head_dim)) V with a causal mask, written out.
+
+    q: (B, H, Tq, head_dim); k, v: (B, H, Tk, head_dim) with Tk >= Tq. The queries are the *last* Tq of the Tk
+    positions (the first Tk - Tq come from a KV cache), so query i sits at position Tk - Tq + i and sees keys
+    0 .. Tk - Tq + i. Without a cache Tq == Tk and the mask is the usual lower triangle. Returns (B, H, Tq, head_dim).
+    """
+    Tq, Tk = q.size(-2), k.size(-2)
+    mask = torch.ones(Tq, Tk, dtype=torch.bool).tril(diagonal=Tk - Tq)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1) @ v
+
+
+class CausalSelfAttention(torch.nn.Module):
+    """Causal self-attention with separate q/k/v/output projections (`q_proj`, `k_proj`, `v_proj`, `o_proj`).
+
+    `n_kv_heads` key/value heads serve `n_heads` query heads: equal gives multi-head attention (MHA), a divisor
+    gives grouped-query attention (GQA: each key/value head shared by n_heads // n_kv_heads query heads), 1 gives
+    multi-query attention (MQA). Only the n_kv_heads heads are cached; they are repeated for the query heads
+    inside the attention.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        n_kv_heads = n_kv_heads or n_heads
+        if d_model % n_heads or n_heads % n_kv_heads:
+            raise ValueError(f"need n_heads | d_model and n_kv_heads | n_heads, got {d_model=}, {n_heads=}, {n_kv_heads=}")
+        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, d_model // n_heads
+        nn = torch.nn
+        self.q_proj = nn.Linear(d_model, n_heads * self.head_dim)
+        self.k_proj = nn.Linear(d_model, n_kv_heads * self.head_dim)
+        self.v_proj = nn.Linear(d_model, n_kv_heads * self.head_dim)
+        self.o_proj = nn.Linear(n_heads * self.head_dim, d_model)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """x: (B, T, d_model), the new positions; past: None or the (k, v) of the earlier positions, each
+        (B, n_kv_heads, T_past, head_dim). Returns (y, (k, v)): y is (B, T, d_model); k and v now cover all
+        T_past + T positions, each (B, n_kv_heads, T_past + T, head_dim)."""
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        group = self.n_heads // self.n_kv_heads  # query heads per key/value head
+        y = causal_attention(q, k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1))
+        y = y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim)  # concatenate the heads
+        return self.drop(self.o_proj(y)), (k, v)
+
+
+class MLP(torch.nn.Module):
+    """The position-wise feed-forward layer: `up_proj` to 4 x d_model, GELU, `down_proj` back."""
+
+    def __init__(self, d_model: int, dropout: float = 0.0):
+        super().__init__()
+        self.up_proj = torch.nn.Linear(d_model, 4 * d_model)
+        self.down_proj = torch.nn.Linear(4 * d_model, d_model)
+        self.drop = torch.nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.down_proj(torch.nn.functional.gelu(self.up_proj(x))))
+
+
+class Block(torch.nn.Module):
+    """A pre-LN Transformer block: x + Attn(LN(x)), then x + MLP(LN(x)). Returns (x, (k, v)) like the attention."""
+
+    def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        self.ln1 = torch.nn.LayerNorm(d_model)
+        self.attn = CausalSelfAttention(d_model, n_heads, n_kv_heads, dropout)
+        self.ln2 = torch.nn.LayerNorm(d_model)
+        self.mlp = MLP(d_model, dropout)
+
+    def forward(self, x: torch.Tensor, past=None):
+        a, kv = self.attn(self.ln1(x), past)
+        x = x + a
+        return x + self.mlp(self.ln2(x)), kv
+
+
+class GPT(torch.nn.Module):
+    """A small decoder-only Transformer: token embeddings plus learned position embeddings, pre-LN blocks,
+    a final LayerNorm and a linear head to logits over the vocabulary. Every matrix is an `nn.Linear`
+    (`blocks[i].attn.{q,k,v,o}_proj`, `blocks[i].mlp.{up,down}_proj`, `head`), so LoRA or quantization can swap them.
+
+    `model(idx)`: idx (B, T) int64 ids -> logits (B, T, vocab_size); position t is predicted from positions 0..t.
+    `model(idx, cache, use_cache=True)` -> (logits, new_cache). The KV cache is a list with one (k, v) pair per
+    block, each tensor (B, n_kv_heads, T_cached, head_dim); `idx` then holds only the new positions, numbered
+    from T_cached on. `cache=None` starts from position 0. The returned cache covers T_cached + T positions; the
+    passed one is not modified (keep it to roll back, or slice k and v along dim 2 to drop positions).
+    Positions are learned, so T_cached + T may not exceed `block_size`.
+    """
+
+    def __init__(self, vocab_size: int, block_size: int, d_model: int = 96, n_heads: int = 4, n_layers: int = 2,
+                 n_kv_heads: int | None = None, dropout: float = 0.1):
+        super().__init__()
+        nn = torch.nn
+        self.block_size = block_size
+        self.tok_emb = nn.Embedding(vocab_size, d_model)
+        self.pos_emb = nn.Embedding(block_size, d_model)  # learned positions
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, n_kv_heads, dropout) for _ in range(n_layers))
+        self.ln_f = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, idx: torch.Tensor, cache: list | None = None, use_cache: bool = False):
+        T_cached = 0 if cache is None else cache[0][0].size(2)
+        T = idx.size(1)
+        if T_cached + T > self.block_size:
+            raise ValueError(f"{T_cached} cached + {T} new positions exceed block_size={self.block_size} (learned positions)")
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T_cached, T_cached + T)))
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, None if cache is None else cache[i])
+            new_cache.append(kv)
+        logits = self.head(self.ln_f(x))
+        return (logits, new_cache) if use_cache else logits
+
+
+def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                     top_p: float | None = None) -> torch.Tensor:
+    """The distribution a sampler draws the next token from, for logits (..., V): softmax(logits / temperature),
+    kept to the `top_k` most likely tokens (ties at the k-th value kept) and/or to the smallest set of most likely
+    tokens whose probabilities add up to at least `top_p` (nucleus sampling), then renormalised."""
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0 for sampling; greedy decoding takes the argmax instead")
+    logits = logits / temperature
+    if top_k is not None:
+        kth = logits.topk(min(top_k, logits.size(-1)), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = logits.softmax(dim=-1)
+    if top_p is not None:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        outside = sorted_p.cumsum(dim=-1) - sorted_p >= top_p  # the mass before this token already reaches top_p
+        probs = probs.masked_fill(torch.zeros_like(outside).scatter(-1, order, outside), 0.0)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+
+
+@torch.no_grad()
+def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
+             top_p: float | None = None, use_cache: bool = True, generator: torch.Generator | None = None,
+             return_logits: bool = False):
+    """Extend idx (B, T0) by `max_new_tokens` tokens, one at a time (eval mode; the mode is restored).
+
+    temperature 0 is greedy decoding (argmax); above 0 samples from `next_token_probs` with `generator`.
+    With `use_cache`, the prompt is run once and each later step feeds only the newest token plus the KV cache;
+    the whole sequence must then fit in `model.block_size`. Without it, every step re-runs the last
+    `block_size` tokens (a sliding window, so text may grow past `block_size`).
+    Returns ids (B, T0 + max_new_tokens); with `return_logits` also the raw logits (B, max_new_tokens, V)
+    each new token was chosen from.
+    """
+    was_training = model.training
+    model.eval()
+    cache, steps = None, []
+    for _ in range(max_new_tokens):
+        if use_cache:
+            logits, cache = model(idx if cache is None else idx[:, -1:], cache, use_cache=True)
+        else:
+            logits = model(idx[:, -model.block_size:])
+        last = logits[:, -1]
+        steps.append(last)
+        if temperature == 0:
+            nxt = last.argmax(dim=-1, keepdim=True)
+        else:
+            nxt = torch.multinomial(next_token_probs(last, temperature, top_k, top_p), 1, generator=generator)
+        idx = torch.cat([idx, nxt], dim=1)
+    model.train(was_training)
+    return (idx, torch.stack(steps, dim=1)) if return_logits else idx
+
+
+def get_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator | None = None):
+    """`batch_size` random windows of a 1-D id tensor: inputs x = ids[i : i+T] and targets y = ids[i+1 : i+T+1]
+    (shifted by one, so every position predicts the next token). Returns (x, y), each (batch_size, block_size)."""
+    ix = torch.randint(len(ids) - block_size - 1, (batch_size,), generator=generator)
+    x = torch.stack([ids[i : i + block_size] for i in ix])
+    y = torch.stack([ids[i + 1 : i + block_size + 1] for i in ix])
+    return x, y
+
+
+def lm_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy (nats per token) of the model's logits for x against targets y."""
+    logits = model(x)
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+
+
+@torch.no_grad()
+def held_out_loss(model: torch.nn.Module, ids: torch.Tensor, block_size: int) -> float:
+    """Mean next-token cross-entropy over a whole 1-D id tensor, cut into non-overlapping windows of `block_size`
+    (eval mode; the mode is restored). A window's first positions see little context, as at the start of any text."""
+    was_training = model.training
+    model.eval()
+    xs, ys = ids[:-1], ids[1:]
+    n = (len(xs) // block_size) * block_size
+    loss = lm_loss(model, xs[:n].view(-1, block_size), ys[:n].view(-1, block_size)).item()
+    model.train(was_training)
+    return loss
+
+
+def train_gpt(model: torch.nn.Module, train_ids: torch.Tensor, held_ids: torch.Tensor | None = None, steps: int = 300,
+              batch_size: int = 16, block_size: int | None = None, lr: float = 2e-3, weight_decay: float = 0.1,
+              eval_every: int = 25, seed: int = 0) -> dict:
+    """Train a language model on next-token prediction with AdamW; each step one `get_batch` of training windows.
+
+    `block_size` defaults to the model's. The batches come from their own generator seeded with `seed`.
+    Returns {"train_loss": the batch loss of every step, "held_loss": [(step, held-out loss)] every `eval_every`
+    steps (empty without held_ids), "seconds": training time}. The model is left in eval mode.
+    """
+    block_size = block_size or model.block_size
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history = {"train_loss": [], "held_loss": []}
+    model.train()
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        loss = lm_loss(model, *get_batch(train_ids, batch_size, block_size, gen))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history["train_loss"].append(loss.item())
+        if held_ids is not None and step % eval_every == 0:
+            history["held_loss"].append((step, held_out_loss(model, held_ids, block_size)))
+    history["seconds"] = time.perf_counter() - start
+    model.eval()
+    return history
+
+
+def handbook_gpt(steps: int = 300, seed: int = 0, block_size: int = 32, batch_size: int = 16, extra_chars: str = "",
+                 **model_kwargs) -> tuple[GPT, CharTokenizer, dict]:
+    """The gpt-from-scratch recipe in one call, so every lab that needs a trained small GPT gets the same one.
+
+    `handbook_char_data(extra_chars=...)`, then `GPT(vocab, block_size, **model_kwargs)` (defaults: d_model 96,
+    4 heads, 2 layers, about 0.46 M parameters) trained by `train_gpt` for `steps` steps. Uses its own random
+    stream (`fork_rng`), so it neither depends on nor disturbs the caller's. Returns (model in eval mode,
+    tokenizer, history of `train_gpt`); about 10-20 s on one CPU thread with the defaults.
+    """
+    tok, train_ids, held_ids = handbook_char_data(extra_chars=extra_chars)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = GPT(tok.vocab_size, block_size, **model_kwargs)
+        history = train_gpt(model, train_ids, held_ids, steps=steps, batch_size=batch_size, seed=seed)
+    return model, tok, history

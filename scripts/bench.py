@@ -32,12 +32,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from handbook import lighthouse, search_golden, search_index  # noqa: E402
-from handbook.search_browser import latency, search_each  # noqa: E402
-from handbook.gzip_server import GzipServer  # noqa: E402
-from handbook.paths import CACHE, LANGS, SITE  # noqa: E402
+from handbook import lighthouse, search_golden, search_index
+from handbook.gzip_server import GzipServer
+from handbook.paths import CACHE, LANGS, ROOT, SITE
+from handbook.search_browser import latency, search_each
 
 OUT = ROOT / ".bench"
 BUILD_BUDGET = {"cold": 300.0, "warm": 15.0}  # seconds, both languages

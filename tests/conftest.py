@@ -3,7 +3,6 @@ the network cut off; and the headless browser the browser tests share."""
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 

@@ -1,11 +1,12 @@
-"""Everything the labs, snippets, tools and tests import is pinned in pyproject.toml (or is stdlib/local)."""
+"""Everything the labs, snippets, tools and tests import is pinned in pyproject.toml (or is stdlib/local),
+and the environment holds exactly the packages of requirements.lock."""
 import ast
 import importlib.metadata
 import re
 import sys
 import tomllib
 
-from handbook import snippets
+from handbook import lock, snippets
 from handbook.paths import DOCS, NOTEBOOKS, ROOT
 
 PINNED = {re.split(r"[=<>\[ ]", d)[0].lower().replace("_", "-")
@@ -55,3 +56,16 @@ def _provided_by_a_pinned_package(owners: set[str]) -> bool:
         if any(re.split(r"[=<>;\[ (!~]", r)[0].lower().replace("_", "-") in owners for r in requires):
             return True
     return False
+
+
+def test_the_environment_is_exactly_the_lock():
+    """scripts/run installs requirements.lock (hashes required) and removes anything else."""
+    assert lock.differences() == [], "run `scripts/run test` again to reinstall from requirements.lock, or `scripts/run lock` after changing pyproject.toml"
+
+
+def test_the_lock_pins_every_package_with_a_hash():
+    text = lock.LOCK_FILE.read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[1])
+    unhashed = [e.split()[0] for e in entries if e.strip() and not e.startswith("#") and "--hash=sha256:" not in e]
+    assert not unhashed and len(lock.locked()) > 100, unhashed
+    assert PINNED <= set(lock.locked()), f"pyproject.toml pins what the lock lacks: {sorted(PINNED - set(lock.locked()))}"

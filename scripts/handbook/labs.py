@@ -47,10 +47,10 @@ class Result:
 
 
 def _shared_inputs() -> list[Path]:
-    """Files every lab may read: helper modules and data next to the labs, and the pinned environment."""
+    """Files every lab may read: helper modules and data next to the labs, and the locked environment."""
     modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources.slugs()]
     data = sorted(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return modules + data + [ROOT / "pyproject.toml"]
+    return modules + data + [ROOT / "pyproject.toml", ROOT / "requirements.lock"]
 
 
 def cache_key(slug: str) -> str:

@@ -25,7 +25,6 @@ SHARED_CSS = "assets/stylesheets/jupyter.css"
 _NBCONVERT_ALT = ' alt="No description has been provided for this image"'
 _HEADING_OR_BARE_IMG = re.compile(r'<h([2-4])[^>]*>(.*?)</h\1>|<img (?![^>]*\balt=)', re.S)
 PLOT_ALT = {"zh": "图：{section}（上方代码单元格的输出）", "en": "Plot: {section} (output of the code cell above)"}
-_css_seen: dict[str, tuple[str, set[str]]] = {}  # site_dir -> (the pages' CSS, classes the pages use)
 
 INDEX = {
     "zh": "# 实验\n\n每个实验都是一份已执行的笔记本：代码只写一次，在笔记本电脑的 CPU 上几秒到几十秒跑完，完全离线。"
@@ -82,10 +81,26 @@ def is_notebook_page(html: str) -> bool:
     return 'class="jupyter-wrapper"' in html
 
 
-def slim(html: str, page, config) -> str:
+class SharedStylesheet:
+    """The lab pages' CSS, collected as they are built and written once, pruned to the classes they use."""
+
+    def __init__(self):
+        self.css, self.used = "", set()
+
+    def add(self, css: str, html: str) -> None:
+        self.css = self.css or css  # mkdocs-jupyter inlines the same CSS in every notebook page
+        self.used |= css_prune.classes_in(html)
+
+    def write(self, site_dir: str) -> None:
+        if self.css:
+            target = Path(site_dir) / SHARED_CSS
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text('@charset "UTF-8";\n' + css_prune.prune(self.css, self.used), encoding="utf-8")
+
+
+def slim(html: str, page, config, stylesheet: SharedStylesheet) -> str:
     styles = [css for css in _INLINE_STYLE.findall(html) if not css.lstrip().startswith("['")]  # skip a stringified list
-    css, used = _css_seen.get(config.site_dir, ("", set()))
-    _css_seen[config.site_dir] = ("\n".join(styles) or css, used | css_prune.classes_in(html))
+    stylesheet.add("\n".join(styles), html)
     base = page.url.count("/") * "../" if page.url else ""
     link = f'<link rel="stylesheet" href="{base}{SHARED_CSS}">'
     html = _INLINE_STYLE.sub("", html)
@@ -107,11 +122,3 @@ def _describe_plots(html: str, lang: str) -> str:
         return f'<img alt="{PLOT_ALT[lang].format(section=section)}" '
 
     return _HEADING_OR_BARE_IMG.sub(visit, html)
-
-
-def write_shared_css(config) -> None:
-    css, used = _css_seen.pop(config.site_dir, ("", set()))
-    if css:
-        target = Path(config.site_dir) / SHARED_CSS
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text('@charset "UTF-8";\n' + css_prune.prune(css, used), encoding="utf-8")

@@ -1,0 +1,224 @@
+"""The handbook's MkDocs plugin: its build-time rules and generated content.
+
+Registered as `handbook` (an entry point in pyproject.toml) and listed last under `plugins:` in each
+language's config, after the search plugin whose index it replaces. Every check fails the build with
+a message that names the file and says what to do; nothing fails silently.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
+
+from . import code_tokens, glossary, knowledge, lab_sources, mathml, notebook_pages, registry, search_index, urls
+from .markdown_model import Page
+from .paths import LANGS, lang_dir
+
+NAV_TITLES = {
+    "zh": {"home": "首页", "chapters": "章节", "part2": "大模型专题", "labs": "实验", "reference": "参考"},
+    "en": {"home": "Home", "chapters": "Chapters", "part2": "LLM engineering", "labs": "Labs", "reference": "Reference"},
+}
+# Pages generated from the registry, the chapters and the glossary: never edited by hand
+GENERATED = {
+    "questions.md": knowledge.question_bank,
+    "errata.md": knowledge.errata,
+    "paths.md": knowledge.reading_paths,
+    "glossary.md": glossary.page,
+    "labs/index.md": notebook_pages.index_page,
+}
+# ... so "edit this page" on them opens the file they are generated from (errata: the chapters themselves)
+GENERATED_FROM = {"questions.md": "docs/registry.yml", "paths.md": "docs/paths.yml",
+                  "glossary.md": "docs/glossary.yml", "labs/index.md": "docs/registry.yml"}
+QUESTION_HEADING = re.compile(r'<h([23]) id="(q-[^"]+)".*?(</h\1>)', re.S)
+COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
+LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
+DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}
+
+
+def _lang(config) -> str:
+    return config.theme["language"]
+
+
+def _material_bundle(config) -> str:
+    """The path of Material's bundle (its name carries a hash), loaded by main.html's scripts block."""
+    found = [p for d in config.theme.dirs for p in Path(d).glob("assets/javascripts/bundle.*.min.js")]
+    if len(found) != 1:
+        raise PluginError(f"expected one Material bundle in the theme, found {found}; is mkdocs-material installed as pinned?")
+    return found[0].relative_to(found[0].parents[2]).as_posix()
+
+
+def _check_heading_ids(page: Page, where: str) -> None:
+    for h in page.headings:
+        if h.level >= 2 and h.id is None:
+            raise PluginError(
+                f"{where}:{h.line}: heading '{h.text}' has no explicit id; add one like "
+                f"`{{#short-english-id}}` (ids are part of the URL and must match the other language)"
+            )
+    counts = Counter(h.id for h in page.headings if h.id)
+    for h in page.headings:
+        if h.id and counts[h.id] > 1:
+            raise PluginError(f"{where}:{h.line}: heading id '#{h.id}' is used {counts[h.id]} times on the page; make each id unique")
+
+
+def _add_lab_links(page: Page, lang: str) -> str:
+    """Under each question heading, link the labs the registry names for it (those that exist)."""
+    reg = registry.load()
+    live = set(reg.existing_labs())
+    lines = list(page.lines)
+    for h in reversed(page.questions()):
+        labs = [lab for lab in reg.questions[h.id].labs if lab in live] if h.id in reg.questions else []
+        if labs:
+            links = " · ".join(f"[{lab_sources.title(lab, lang)}](../labs/{lab}.ipynb)" for lab in labs)
+            lines[h.line:h.line] = ["", f"{LAB_LINE[lang]}{links}", "{: .q-labs }", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _twins(page, config) -> dict[str, str]:
+    """The hosted URL of this page in each language (directory style, even in the offline build)."""
+    url = page.url.removesuffix("index.html").replace(".html", "/")
+    root = knowledge.hosted_root(config.site_url, _lang(config))
+    return {"zh": root + url, "en": f"{root}en/{url}", "x-default": root + url}
+
+
+def _copy_link_buttons(html: str, page_url: str, lang: str) -> str:
+    """A "copy link" button in every question heading, built here so no script has to add it while the
+    page loads; handbook.js copies its data-url (the hosted URL, also when reading offline)."""
+    label, hint = COPY_LINK[lang]
+
+    def add(m: re.Match) -> str:
+        button = (f'<button type="button" class="q-copy" data-search-exclude title="{hint}" '
+                  f'data-url="{page_url}#{m.group(2)}">{label}</button>')
+        return m.group(0)[: -len(m.group(3))] + button + m.group(3)
+
+    return QUESTION_HEADING.sub(add, html)
+
+
+def _moved_questions(page, files) -> str:
+    """A question that moved to another page: handbook.js sends its old #anchor to the new place."""
+    moved = {}
+    for anchor, target in urls.moved_anchors(page.file.src_uri).items():
+        path, _, new_anchor = target.partition("#")
+        file = files.get_file_from_path(path)
+        if file is None:
+            raise PluginError(f"docs/redirects.yml: {page.file.src_uri}#{anchor} points at {target}, which is not a page")
+        moved[anchor] = get_relative_url(file.url, page.url) + (f"#{new_anchor}" if new_anchor else "")
+    if not moved:
+        return ""
+    return f'<script type="application/json" id="handbook-moved">{json.dumps(moved)}</script>'
+
+
+class HandbookPlugin(BasePlugin):
+    """One instance per build of one language; it keeps what the lab pages share (their stylesheet)."""
+
+    def on_config(self, config):
+        self.notebook_css = notebook_pages.SharedStylesheet()
+        lang = _lang(config)
+        reg = registry.load()
+        errors = registry.problems(reg) + knowledge.unknown_path_items()
+        if errors:
+            raise PluginError("\n".join(errors))
+        t = NAV_TITLES[lang]
+        config.nav = [
+            {t["home"]: "index.md"},
+            {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.part(1)]},
+            *([{t["part2"]: [f"chapters/{c['slug']}.md" for c in reg.part(2)]}] if reg.part(2) else []),
+            {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.existing_labs()]]},
+            {t["reference"]: ["questions.md", "paths.md", "errata.md", "glossary.md"]},
+        ]
+        if lang == "zh":
+            glossary.teach_segmenter()
+        else:  # one setting (HANDBOOK_SITE_URL) for both: the en site is served under the zh one
+            config.site_url = knowledge.hosted_root(config.site_url, "zh") + "en/"
+        config.extra["material_bundle"] = _material_bundle(config)
+        if not config.plugins["material/offline"].config.enabled:
+            # the iframe-worker shim only lets search run from file://; hosted pages would block on it
+            config.extra["polyfills"] = []
+        # moved pages get redirect pages (mkdocs-redirects keeps the #anchor); moved questions: see on_page_content
+        config.plugins["redirects"].config["redirect_maps"] = {old: new for old, new in urls.redirects().items() if "#" not in old}
+        return config
+
+    def on_files(self, files, *, config):
+        lang = _lang(config)
+        other = next(l for l in LANGS if l != lang)
+        for f in files.documentation_pages():
+            if not (lang_dir(other) / f.src_uri).exists():
+                raise PluginError(
+                    f"docs/{lang}/{f.src_uri} has no twin docs/{other}/{f.src_uri}: every page exists in both "
+                    f"languages with the same path; add the translation (or remove the page from both)."
+                )
+        for src_uri, make in GENERATED.items():
+            files.append(File.generated(config, src_uri, content=make(lang)))
+        return files
+
+    def on_page_markdown(self, markdown, *, page, config, files):
+        lang = _lang(config)
+        # the page's hosted URL in each language: canonical link (main.html), hreflang in sitemap.xml, which
+        # MkDocs renders before the pages themselves
+        page.meta["twins"] = _twins(page, config)
+        page.meta["hosted_url"] = page.meta["twins"][lang]
+        where = f"docs/{lang}/{page.file.src_uri}"
+        parsed = Page(markdown, where)
+        if not page.file.generated_by:
+            _check_heading_ids(parsed, where)
+        if page.file.src_uri.startswith("chapters/"):
+            markdown = _add_lab_links(parsed, lang)
+        return markdown
+
+    def on_page_content(self, html, *, page, config, files):
+        if page.file.src_uri.endswith(".ipynb"):
+            name = Path(page.file.src_uri).name  # mkdocs-jupyter copies it next to the page (include_source)
+            button = f'<p><a class="md-button" href="{name}" download>{DOWNLOAD[_lang(config)]}</a></p>'
+            try:
+                html = notebook_pages.rewrite_links(html, page, files)
+            except LookupError as exc:
+                raise PluginError(f"{exc}; fix the link in the lab") from exc
+            return button + notebook_pages.set_heading_ids(html, page)
+        html = mathml.render_html(html)
+        if page.file.src_uri.startswith("chapters/"):
+            html = glossary.add_tooltips(html, _lang(config))
+            html = _copy_link_buttons(html, _twins(page, config)[_lang(config)], _lang(config))
+        return html + _moved_questions(page, files)
+
+    def on_page_context(self, context, *, page, config, nav):
+        """Edit links to the real sources."""
+        edit = f"{config.repo_url.rstrip('/')}/edit/main/"
+        if page.file.src_uri.endswith(".ipynb"):  # the source of a lab page is notebooks/<slug>.py, not the generated notebook
+            page.edit_url = f"{edit}notebooks/{Path(page.file.src_uri).stem}.py"
+        elif page.file.generated_by:
+            source = GENERATED_FROM.get(page.file.src_uri)
+            page.edit_url = f"{edit}{source}" if source else None
+        return context
+
+    def on_post_page(self, output, *, page, config):
+        output = code_tokens.unwrap_plain_tokens(output)
+        if notebook_pages.is_notebook_page(output):
+            return notebook_pages.slim(output, page, config, self.notebook_css)
+        return output
+
+    def on_post_build(self, *, config):
+        lang = _lang(config)
+        self.notebook_css.write(config.site_dir)
+        site = Path(config.site_dir)
+        export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
+        (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+        index = site / "search" / "search_index.json"
+        if not index.exists() or index.stat().st_size < 1000:
+            raise PluginError(f"the {lang} search index {index} is missing or empty: is the search plugin configured in docs/mkdocs.{lang}.yml?")
+        # Material's index (rendered pages, code included) gives way to the handbook's prose-first index;
+        # Material keeps its file, reduced to its configuration and the name of ours (search_index.py)
+        material_config = json.loads(index.read_text(encoding="utf-8"))["config"]
+        search_index.write(config.site_dir, lang, config.use_directory_urls, material_config)
+        for slug in registry.load().existing_labs():
+            name = f"labs/{slug}.html" if not config.use_directory_urls else f"labs/{slug}/index.html"
+            page = site / name
+            if not page.exists() or "jupyter-wrapper" not in page.read_text(encoding="utf-8"):
+                raise PluginError(
+                    f"{page} is not a rendered notebook page: mkdocs-jupyter did not render docs/{lang}/labs/{slug}.ipynb; "
+                    f"run `scripts/run execute` and check the mkdocs-jupyter `include` pattern"
+                )

@@ -1,6 +1,6 @@
-"""The handbook's own text for the labs: Chinese prose of the chapters, and its questions.
+"""The handbook's own text for the labs: the prose of the chapters in each language, and its questions.
 
-`scripts/run corpus` writes both into notebooks/data/ (committed), so a lab's data changes only
+`scripts/run corpus` writes them into notebooks/data/ (committed), so a lab's data changes only
 when someone refreshes it on purpose, and the lab cache follows.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from . import knowledge, registry
 from .paths import NOTEBOOKS, lang_dir
 
-TEXT_FILE = NOTEBOOKS / "data" / "handbook_zh.txt"
+TEXT_FILES = {lang: NOTEBOOKS / "data" / f"handbook_{lang}.txt" for lang in ("zh", "en")}
 QUESTIONS_FILE = NOTEBOOKS / "data" / "handbook_questions.json"
 
 _FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
@@ -38,17 +38,20 @@ def plain(markdown: str) -> str:
 
 def write() -> list:
     reg = registry.load()
-    texts, questions = [], []
-    titles = {lang: knowledge.titles(lang) for lang in ("zh", "en")}
+    texts, questions = {lang: [] for lang in TEXT_FILES}, []
+    titles = {lang: knowledge.titles(lang) for lang in TEXT_FILES}
     for chapter in reg.chapters:
         slug = chapter["slug"]
-        zh = (lang_dir("zh") / "chapters" / f"{slug}.md").read_text(encoding="utf-8")
-        texts.append(plain(zh))
+        pages = {lang: (lang_dir(lang) / "chapters" / f"{slug}.md").read_text(encoding="utf-8") for lang in TEXT_FILES}
+        for lang, page in pages.items():
+            texts[lang].append(plain(page))
         for qid, _ in registry.chapter_questions("zh", slug):
             questions.append({
                 "id": qid, "chapter": slug, "title_zh": titles["zh"][qid], "title_en": titles["en"].get(qid, ""),
-                "answer_zh": plain(registry.question_section(zh, qid)),
+                "answer_zh": plain(registry.question_section(pages["zh"], qid)),
+                "answer_en": plain(registry.question_section(pages["en"], qid)),
             })
-    TEXT_FILE.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    for lang, path in TEXT_FILES.items():
+        path.write_text("\n".join(texts[lang]) + "\n", encoding="utf-8")
     QUESTIONS_FILE.write_text(json.dumps(questions, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return [TEXT_FILE, QUESTIONS_FILE]
+    return [*TEXT_FILES.values(), QUESTIONS_FILE]

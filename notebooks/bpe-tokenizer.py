@@ -54,8 +54,8 @@ setup_plots()
 # 字节级 BPE 的起点是 UTF-8 字节。UTF-8 用 1 到 4 个字节编码一个字符：U+0000–U+007F（ASCII）1 个字节，
 # U+0080–U+07FF 2 个，U+0800–U+FFFF 3 个，更高的码位 4 个（[RFC 3629 第 3 节](https://www.rfc-editor.org/rfc/rfc3629#section-3)）。
 # 常用汉字所在的"中日韩统一表意文字"区块是 U+4E00–U+9FFF（[Unicode 码表](https://www.unicode.org/charts/PDF/U4E00.pdf)），
-# 所以**每个常用汉字是 3 个字节**，英文字母是 1 个。下面打印的中文正文平均每字符不到 3 个字节，
-# 因为其中夹着空格、数字和英文术语。
+# 所以**每个常用汉字是 3 个字节**，英文字母是 1 个。下面打印的中文正文平均每字符少于 3 个字节，
+# 因为其中夹着 1 个字节的空格、数字和英文术语（汉字所占的比例见输出）。
 
 # %% [markdown] lang="en"
 # ## Data: the handbook's Chinese and English prose
@@ -68,8 +68,8 @@ setup_plots()
 # U+0080–U+07FF 2, U+0800–U+FFFF 3, and higher code points 4 ([RFC 3629, section 3](https://www.rfc-editor.org/rfc/rfc3629#section-3)).
 # The common Chinese characters live in the CJK Unified Ideographs block, U+4E00–U+9FFF
 # ([Unicode code chart](https://www.unicode.org/charts/PDF/U4E00.pdf)), so **every common Chinese character is 3 bytes**
-# and an English letter is 1. The Chinese prose printed below averages a little under 3 bytes per character because
-# spaces, digits and English terms are mixed into it.
+# and an English letter is 1. The Chinese prose printed below averages fewer than 3 bytes per character because
+# 1-byte spaces, digits and English terms are mixed into it (the share of Chinese characters is printed).
 
 # %%
 LANGS = ("zh", "en")
@@ -403,7 +403,7 @@ for v in (256, 1024, VOCAB_MAX):
 # 不在文本开头补空格，和我们的实现一致）负责同样的正则切分，并把每个字节映射成一个可见字符；`BpeTrainer` 的 `vocab_size`
 # 包含初始字母表和全部合并（[trainers 文档](https://huggingface.co/docs/tokenizers/api/trainers)），
 # `initial_alphabet=ByteLevel.alphabet()` 让 256 个字节全部进入词表（[pre-tokenizers 文档](https://huggingface.co/docs/tokenizers/api/pre-tokenizers)）。
-# 两者算法相同，差别只可能来自次数相同的字节对怎么取舍：早期一次不同的取舍会让后面的合并略有不同。
+# 两者算法相同，差别来自实现细节，主要是次数相同的字节对谁先合并：早期一次不同的取舍会让后面的合并略有不同。
 # 为了比较词表本身，我们把库的词元从它的"字节→可见字符"映射（GPT-2 的 `bytes_to_unicode`）还原成字节。
 #
 # 速度上，库的核心是 Rust，训练和编码都比我们的纯 Python 快得多；下面打印实测时间。
@@ -417,9 +417,9 @@ for v in (256, 1024, VOCAB_MAX):
 # merges ([trainers docs](https://huggingface.co/docs/tokenizers/api/trainers)), and
 # `initial_alphabet=ByteLevel.alphabet()` puts all 256 bytes in the vocabulary
 # ([pre-tokenizers docs](https://huggingface.co/docs/tokenizers/api/pre-tokenizers)). The algorithm is the same, so
-# differences can only come from how pairs with equal counts are chosen: one different choice early on shifts later
-# merges a little. To compare the vocabularies themselves, we map the library's tokens back from its byte-to-visible-
-# character table (GPT-2's `bytes_to_unicode`) to bytes.
+# differences come from implementation details, above all which of several equally frequent pairs is merged first: one
+# different choice early on shifts later merges a little. To compare the vocabularies themselves, we map the library's
+# tokens back from its byte-to-visible-character table (GPT-2's `bytes_to_unicode`) to bytes.
 #
 # On speed, the library's core is Rust, so it trains and encodes far faster than our pure Python; the measured times
 # are printed below.
@@ -513,7 +513,7 @@ plt.show()
 # - 留出的中文、英文文本，以及含训练中从未出现字符的测试串，都能精确往返（`decode(encode(x)) == x`），
 #   且测试串里确实有至少 5 个训练中没见过的字符（否则字节回退没有被检验）；
 # - 在每个词表大小、两种语言上，我们的每字符词元数与 Hugging Face 的相差不超过 2 %。两者切分和起点都相同，
-#   只会在次数相同的字节对上取舍不同，所以差距应当很小（实测的最大差距见上文）；2 % 足以容纳取舍不同，
+#   主要只在次数相同的字节对上取舍不同，所以差距应当很小（实测的最大差距见上文）；2 % 足以容纳取舍不同，
 #   而实现上的真错误（例如合并顺序错、漏计某些字节对）会造成大得多的差距；
 # - 在最大的词表上，BPE 在两种语言上用的词元都比原始字节少。
 
@@ -526,7 +526,7 @@ plt.show()
 #   (`decode(encode(x)) == x`), and the test string really holds at least 5 characters unseen in training (otherwise
 #   the byte fallback would go untested);
 # - at every vocabulary size and in both languages, our tokens per character are within 2 % of Hugging Face's. Both
-#   start from the same bytes and the same split and can only differ in how equally frequent pairs are chosen, so the
+#   start from the same bytes and the same split and differ mainly in how equally frequent pairs are chosen, so the
 #   gap should be small (the largest measured gap is printed above); 2 % leaves room for those choices, while a real bug
 #   (merges applied in the wrong order, pairs miscounted) makes a much larger gap;
 # - at the largest vocabulary, BPE spends fewer tokens than raw bytes in both languages.

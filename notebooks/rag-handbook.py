@@ -108,8 +108,9 @@ print("example:", queries[3]["zh"], "|", queries[3]["en"], "->", queries[3]["ans
 # precise mode, cut long words again to raise recall", [jieba README](https://github.com/fxsjy/jieba)), the same way for
 # documents and queries; English is split into lowercase words, without stemming. Both drop the fuller stopword lists that
 # ship with `bm25s` (`STOPWORDS_CHINESE`, `STOPWORDS_EN_PLUS`), which include question words such as 什么, 怎么, "what" and
-# "how": they occur in almost every query and say nothing about what is sought. Scoring uses `bm25s` ([Lù, arXiv:2407.03618](https://arxiv.org/abs/2407.03618)) with its defaults: the
-# Lucene variant of BM25, $k_1=1.5$, $b=0.75$.
+# "how": they occur in almost every query and say nothing about what is sought. Scoring uses `bm25s`
+# ([Lù, arXiv:2407.03618](https://arxiv.org/abs/2407.03618)) with its defaults: the Lucene variant of BM25, $k_1=1.5$,
+# $b=0.75$.
 
 # %%
 STOPWORDS = {"zh": set(STOPWORDS_CHINESE), "en": set(STOPWORDS_EN_PLUS)}  # the fuller lists: question words go too
@@ -142,7 +143,7 @@ for lang in LANGS:
 #
 # 稠密检索把查询和文档都映射成低维向量，按余弦相似度排序，不要求字面相同。今天常用的是神经网络编码器
 # （如 DPR，[Karpukhin et al., arXiv:2004.04906](https://arxiv.org/abs/2004.04906)），但它们的权重要从模型仓库下载，本手册的实验不联网；
-# 这台机器上也没有装任何自带权重、能离线加载的中文嵌入模型。在 48 个段落上从头训练一个编码器，又几乎没有可学的数据。
+# 本手册的环境里也没有装任何自带权重、能离线加载的中文嵌入模型。在几十个段落上从头训练一个编码器，又几乎没有可学的数据。
 # 所以这里选经典的**潜在语义分析**（LSA）：先做 TF-IDF 矩阵，再用截断 SVD 降到 128 维
 # （scikit-learn 的 `TruncatedSVD` 文档指出，它用在 TF-IDF 矩阵上就是 LSA，[文档](https://scikit-learn.org/stable/modules/generated/sklearn.decomposition.TruncatedSVD.html)）。
 #
@@ -156,8 +157,9 @@ for lang in LANGS:
 # Dense retrieval maps queries and documents to low-dimensional vectors and ranks by cosine similarity, with no need for
 # identical words. Today that usually means a neural encoder (for example DPR,
 # [Karpukhin et al., arXiv:2004.04906](https://arxiv.org/abs/2004.04906)), but its weights come from a model hub, and this
-# handbook's labs stay offline; no Chinese embedding model that ships its weights and loads offline is installed on this
-# machine either. Training an encoder from scratch on 48 sections would leave it next to nothing to learn from. So this lab
+# handbook's labs stay offline; no Chinese embedding model that ships its weights and loads offline is installed in this
+# handbook's environment either. Training an encoder from scratch on a few dozen sections would leave it next to nothing
+# to learn from. So this lab
 # uses classic **latent semantic analysis** (LSA): a TF-IDF matrix reduced to 128 dimensions by truncated SVD (scikit-learn's
 # `TruncatedSVD` documentation notes that on TF-IDF matrices it is known as LSA,
 # [docs](https://scikit-learn.org/stable/modules/generated/sklearn.decomposition.TruncatedSVD.html)).

@@ -477,13 +477,13 @@ print(f"encoding {n_chars:,} held-out characters: ours {ours_encode_s * 1e3:.0f}
       f"({ours_encode_s / hf_encode_s:.0f}x)")
 
 # %% [markdown] lang="zh"
-# ## 图：词表大小对每字符词元数的影响
+# ## 曲线：每字符词元数随词表大小的变化
 #
 # 实线是我们的实现，叉号是 Hugging Face 的结果，两者几乎重合；横轴是对数刻度。灰色方块是字符词表（每字符 1 个词元，
 # 词表大小为训练文本的不同字符数加 `[UNK]`）。
 
 # %% [markdown] lang="en"
-# ## Plot: what vocabulary size does to tokens per character
+# ## The curve: tokens per character against vocabulary size
 #
 # Solid lines are our implementation, crosses the Hugging Face results; they nearly coincide. The x axis is
 # logarithmic. The grey square is the character vocabulary (1 token per character, its size the number of distinct

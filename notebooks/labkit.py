@@ -53,13 +53,13 @@ def setup_plots() -> None:
     )
 
 
-def handbook_text() -> str:
-    """The handbook's own Chinese prose (chapters without code), as committed in data/."""
-    return (DATA_DIR / "handbook_zh.txt").read_text(encoding="utf-8")
+def handbook_text(lang: str = "zh") -> str:
+    """The handbook's own prose in `lang` ("zh" or "en"; chapters without code), as committed in data/."""
+    return (DATA_DIR / f"handbook_{lang}.txt").read_text(encoding="utf-8")
 
 
 def handbook_questions() -> list[dict]:
-    """The handbook's questions: id, chapter, zh and en titles, and the Chinese answer text."""
+    """The handbook's questions: id, chapter, zh and en titles, and the answer text in each language."""
     return json.loads((DATA_DIR / "handbook_questions.json").read_text(encoding="utf-8"))
 
 
@@ -68,16 +68,23 @@ def _is_chinese(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
 
 
-def handbook_prose(min_chinese: float = 0.5) -> list[str]:
-    """Lines of `handbook_text()` that are mainly Chinese prose, in order.
+def _is_latin_letter(ch: str) -> bool:
+    """An ASCII letter (English prose)."""
+    return ch.isascii() and ch.isalpha()
 
-    A line is kept when at least `min_chinese` of its non-space characters are Chinese characters or
-    Chinese punctuation; this drops code, formulas and reference lists that may be in the text.
+
+def handbook_prose(min_share: float = 0.5, lang: str = "zh") -> list[str]:
+    """Lines of `handbook_text(lang)` that are mainly prose in that language, in order.
+
+    A line is kept when at least `min_share` of its non-space characters belong to the language: Chinese
+    characters or Chinese punctuation for "zh", ASCII letters for "en". This drops code, formulas and
+    reference lists that may be in the text (for "en", lists of numbers and symbols).
     """
+    in_lang = _is_chinese if lang == "zh" else _is_latin_letter
     lines = []
-    for line in handbook_text().splitlines():
+    for line in handbook_text(lang).splitlines():
         chars = "".join(line.split())
-        if chars and sum(map(_is_chinese, chars)) >= min_chinese * len(chars):
+        if chars and sum(map(in_lang, chars)) >= min_share * len(chars):
             lines.append(line.strip())
     return lines
 

@@ -24,8 +24,10 @@ def terms() -> list[dict]:
 
 
 def anchor(term: dict) -> str:
-    """The id of a term's row on the glossary page: from its English name, so both languages share it."""
-    return "g-" + re.sub(r"[^a-z0-9]+", "-", term["en"].lower()).strip("-")
+    """The id of a term's row on the glossary page: from its English name, so both languages share it
+    (pass@k and pass^k keep apart: @ and ^ are spelled out)."""
+    name = term["en"].lower().replace("@", " at ").replace("^", " hat ")
+    return "g-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
 
 
 def page(lang: str) -> str:

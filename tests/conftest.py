@@ -31,6 +31,17 @@ def pytest_configure(config):
     config.stash[NOT_ISOLATED] = netns.isolate()
 
 
+# Tests that use these need labs executed, a site built or a browser: the full suite (CI). The others are
+# the one-minute loop, `scripts/run test -m "not slow"`.
+SLOW_FIXTURES = {"lab_results", "site", "offline_site", "any_site", "server", "browser", "page"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     reason = config.stash[NOT_ISOLATED]
     lines = ["network: isolated (empty network namespace, loopback only)" if reason is None

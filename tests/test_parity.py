@@ -26,18 +26,18 @@ MARKDOWN_PAIRS = sorted(_pages("zh") & _pages("en"))
 MARKDOWN_PAIRS = [p for p in MARKDOWN_PAIRS if p.endswith(".md")]
 
 
-@pytest.mark.parametrize("page", MARKDOWN_PAIRS)
-def test_heading_ids_match(page):
-    ids = {lang: [h.id for h in Page.read(DOCS / lang / page).headings] for lang in ("zh", "en")}
-    assert ids["zh"] == ids["en"], f"{page}: heading ids differ between zh and en:\nzh {ids['zh']}\nen {ids['en']}"
+@pytest.mark.parametrize("pair", MARKDOWN_PAIRS)
+def test_heading_ids_match(pair):
+    ids = {lang: [h.id for h in Page.read(DOCS / lang / pair).headings] for lang in ("zh", "en")}
+    assert ids["zh"] == ids["en"], f"{pair}: heading ids differ between zh and en:\nzh {ids['zh']}\nen {ids['en']}"
 
 
-@pytest.mark.parametrize("page", MARKDOWN_PAIRS)
-def test_code_blocks_are_identical(page):
-    code = {lang: [(b.lang, b.code) for b in Page.read(DOCS / lang / page).fences] for lang in ("zh", "en")}
-    assert len(code["zh"]) == len(code["en"]), f"{page}: {len(code['zh'])} code blocks in zh, {len(code['en'])} in en"
+@pytest.mark.parametrize("pair", MARKDOWN_PAIRS)
+def test_code_blocks_are_identical(pair):
+    code = {lang: [(b.lang, b.code) for b in Page.read(DOCS / lang / pair).fences] for lang in ("zh", "en")}
+    assert len(code["zh"]) == len(code["en"]), f"{pair}: {len(code['zh'])} code blocks in zh, {len(code['en'])} in en"
     for i, (a, b) in enumerate(zip(code["zh"], code["en"]), 1):
-        assert a == b, f"{page}: code block {i} differs between zh and en"
+        assert a == b, f"{pair}: code block {i} differs between zh and en"
 
 
 def test_lab_notebooks_share_code_and_outputs(lab_results):

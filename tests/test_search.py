@@ -81,7 +81,7 @@ def indexes():
     return {lang: search_index.build(lang, directory_urls=True) for lang in LANGS}
 
 
-UI_STRINGS = ["Copied", "已复制", "复制链接", "Copy link", "Download this notebook", "下载这个笔记本", "运行成本", "Cost:"]
+UI_STRINGS = ["Copied", "已复制", "复制链接", "Copy link", "Download this notebook", "下载这个笔记本", "运行成本：CPU", "Cost: CPU, about"]
 
 
 def _code_lines() -> set[str]:

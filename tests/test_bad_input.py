@@ -14,8 +14,10 @@ import pytest
 from conftest import ROOT
 from handbook import registry
 
-BUILD_ZH = "import logging; logging.basicConfig(); from handbook import build; build.build_lang('zh', build.SITE)"
-RUN_LABS = "from handbook import labs; labs.run_all()"
+# as `scripts/run build` reports it: a content mistake is a message, never a traceback
+BUILD_ZH = ("import logging, sys; logging.basicConfig(); from handbook import build; from handbook.__main__ import reported; "
+            "sys.exit(reported(lambda: build.build_lang('zh', build.SITE)))")
+RUN_LABS = "import sys; from handbook import labs; from handbook.__main__ import reported; sys.exit(reported(labs.run_all))"
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ def repo(site, tmp_path) -> Path:
     """A copy of the repository with its generated notebooks."""
     copy = tmp_path / "repo"
     copy.mkdir()
-    for name in ("docs", "scripts", "notebooks", "mkdocs.yml", "pyproject.toml"):
+    for name in ("docs", "scripts", "notebooks", "mkdocs.yml", "pyproject.toml", "requirements.lock"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -44,6 +46,7 @@ def fails_with(repo: Path, *needles: str, code: str = BUILD_ZH) -> None:
     result = run(repo, code)
     out = result.stdout + result.stderr
     assert result.returncode != 0, f"the build passed but should have failed:\n{out[-2000:]}"
+    assert "Traceback" not in out, f"a traceback reached the contributor:\n{out[-3000:]}"
     for needle in needles:
         assert needle in out, f"expected {needle!r} in the failure message:\n{out[-3000:]}"
 
@@ -85,7 +88,7 @@ def test_a_broken_anchor(repo):
 def test_a_notebook_copied_as_raw_json(repo):
     config = repo / "docs" / "mkdocs.zh.yml"
     config.write_text(config.read_text(encoding="utf-8").replace('include: ["labs/*.ipynb"]', 'include: ["nothing/*.ipynb"]'), encoding="utf-8")
-    fails_with(repo, "is not a rendered notebook page", f"docs/zh/labs/{registry.load().existing_labs()[0]}.ipynb")
+    fails_with(repo, "is not a rendered notebook page", f"docs/zh/labs/{registry.load().labs[0]}.ipynb")
 
 
 def test_a_missing_search_plugin_gives_an_empty_index(repo):
@@ -106,3 +109,16 @@ def test_a_registry_entry_with_an_unknown_topic(repo):
 def test_a_lab_source_missing_from_the_registry(repo):
     (repo / "notebooks" / "stray-lab.py").write_text("# %%\nprint(1)\n", encoding="utf-8")
     fails_with(repo, "notebooks/stray-lab.py is not listed", code=RUN_LABS)
+
+
+def test_a_question_id_renamed_in_the_english_chapter_only(repo):
+    page = repo / "docs" / "en" / "chapters" / "training-and-evaluation.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("{#q-evaluation-methods}", "{#q-evaluation-method}"), encoding="utf-8")
+    fails_with(repo, "docs/en/chapters/training-and-evaluation.md", "#q-evaluation-method is not in docs/registry.yml",
+               "has no question heading for q-evaluation-methods")
+
+
+def test_a_syntax_error_in_the_registry(repo):
+    reg = repo / "docs" / "registry.yml"
+    reg.write_text(reg.read_text(encoding="utf-8").replace("topics:\n", "topics:\n  broken: {zh: [\n", 1), encoding="utf-8")
+    fails_with(repo, "docs/registry.yml:", "not valid YAML")

@@ -6,7 +6,7 @@ import pytest
 from handbook import lab_sources, labs, registry
 from handbook.paths import DOCS
 
-LABS = registry.load().existing_labs()
+LABS = registry.load().labs
 
 
 def test_every_lab_source_is_listed_in_the_registry():
@@ -88,3 +88,13 @@ def test_a_failing_cell_names_the_lab_the_cell_and_the_error(scratch_labs):
         labs.execute("broken")
     message = str(err.value)
     assert "lab broken" in message and "code cell 2" in message and "ZeroDivisionError" in message
+
+
+def test_a_cell_that_never_returns_names_the_lab_the_cell_and_the_limit(scratch_labs, monkeypatch):
+    monkeypatch.setattr(labs, "CELL_TIMEOUT", 3)
+    _write_lab(scratch_labs, "stuck", "import time\ntime.sleep(60)")
+    with pytest.raises(labs.LabError) as err:
+        labs.execute("stuck")
+    message = str(err.value)
+    assert "lab stuck (notebooks/stuck.py)" in message and "code cell 2 (starts 'import time')" in message
+    assert "did not finish within 3 s" in message and "CELL_TIMEOUT in scripts/handbook/labs.py" in message

@@ -95,12 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("corpus", help="refresh the labs' copy of the handbook text")
     p.set_defaults(func=_corpus)
     args = parser.parse_args(argv)
-    from .labs import LabError
+    return reported(lambda: args.func(args))
+
+
+def reported(task) -> int:
+    """Run a command; a mistake in the content or a failing lab is printed as its message, not a traceback."""
     from mkdocs.exceptions import MkDocsException
 
+    from .content import ContentError
+    from .labs import LabError
+
     try:
-        args.func(args)
-    except (LabError, MkDocsException) as exc:
+        task()
+    except (ContentError, LabError, MkDocsException) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

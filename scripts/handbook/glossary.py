@@ -4,8 +4,7 @@ from __future__ import annotations
 import functools
 import re
 
-import yaml
-
+from .content import read_yaml
 from .paths import DOCS
 
 GLOSSARY_FILE = DOCS / "glossary.yml"
@@ -18,9 +17,16 @@ SEE = {"zh": "见：", "en": "See: "}
 LIST_SEP = {"zh": "；", "en": "; "}
 
 
-@functools.lru_cache(maxsize=1)
+FIELDS = ("zh", "en", "zh_def", "en_def")
+
+
 def terms() -> list[dict]:
-    return yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))
+    return _terms(GLOSSARY_FILE.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1)
+def _terms(mtime_ns: int) -> list[dict]:
+    return read_yaml(GLOSSARY_FILE)
 
 
 def anchor(term: dict) -> str:

@@ -7,13 +7,12 @@ import json
 import re
 from dataclasses import dataclass
 
-import yaml
 
-from . import lab_sources, registry
+from . import consistency, lab_sources, registry
+from .content import read_yaml
 from .markdown_model import Page
-from .paths import DOCS, lang_dir
+from .paths import lang_dir
 
-PATHS_FILE = DOCS / "paths.yml"
 DIFFICULTY = {
     "zh": {"basic": "基础", "intermediate": "进阶", "advanced": "高级"},
     "en": {"basic": "basic", "intermediate": "intermediate", "advanced": "advanced"},
@@ -186,9 +185,8 @@ def lab_seconds(lang: str, slug: str) -> int:
 
 def reading_paths(lang: str) -> str:
     reg, names, t = registry.load(), titles(lang), TEXT[lang]
-    live = set(reg.existing_labs())
     out = [f"# {t['paths_title']}", "", t["paths_intro"], ""]
-    for path in yaml.safe_load(PATHS_FILE.read_text(encoding="utf-8")):
+    for path in read_yaml(consistency.PATHS_FILE):
         out += [f"## {path[lang]['title']} {{#{path['id']}}}", "", path[lang]["intro"], ""]
         # an ordered list drawn as a checklist (handbook.css): printable, with no form controls that do nothing
         out += ['<div class="checklist" markdown>', ""]
@@ -196,8 +194,6 @@ def reading_paths(lang: str) -> str:
         for item in path["items"]:  # Markdown numbers the items itself
             if item.startswith("lab:"):
                 slug = item[4:]
-                if slug not in live:
-                    continue
                 seconds = lab_seconds(lang, slug)
                 total_s += seconds
                 out.append(f"1. [{lab_sources.title(slug, lang)}](labs/{slug}.ipynb) · {t['run'].format(s=seconds)}")
@@ -210,18 +206,6 @@ def reading_paths(lang: str) -> str:
     return "\n".join(out)
 
 
-def unknown_path_items() -> list[str]:
-    """Path items that name no question or lab in the registry."""
-    reg = registry.load()
-    bad = []
-    for path in yaml.safe_load(PATHS_FILE.read_text(encoding="utf-8")):
-        for item in path["items"]:
-            known = item[4:] in reg.labs if item.startswith("lab:") else item in reg.questions
-            if not known:
-                bad.append(f"docs/paths.yml: path {path['id']} names {item!r}, which is not in docs/registry.yml")
-    return bad
-
-
 def hosted_root(site_url: str, lang: str) -> str:
     """The zh site's hosted root (the en site lives under it at en/)."""
     root = site_url if site_url.endswith("/") else site_url + "/"
@@ -232,7 +216,6 @@ def export(root: str) -> dict:
     """questions.json: every question with both titles and URLs, its metadata and its labs."""
     reg = registry.load()
     names = {lang: titles(lang) for lang in ("zh", "en")}
-    live = set(reg.existing_labs())
     url = {"zh": root, "en": root + "en/"}
     chapter_titles = {c["slug"]: c.get("title") for c in reg.chapters}
     return {
@@ -247,7 +230,7 @@ def export(root: str) -> dict:
                 "difficulty": q.difficulty,
                 "source": ({"editorial": True} if q.editorial else
                            {"article": q.article, "article_title": chapter_titles[q.chapter], "section": q.section}),
-                "labs": [{"slug": s, "url": {lang: f"{url[lang]}labs/{s}/" for lang in ("zh", "en")}} for s in q.labs if s in live],
+                "labs": [{"slug": s, "url": {lang: f"{url[lang]}labs/{s}/" for lang in ("zh", "en")}} for s in q.labs],
                 "same_as": q.same_as,
             }
             for q in reg.questions.values()

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import jupytext
 
+from .content import ContentError
 from .markdown_model import Page
 from .paths import LANGS, NOTEBOOKS
 
 
-class LabSourceError(ValueError):
+class LabSourceError(ContentError):
     """A lab source that cannot be read as a lab: the message names the file and what to fix."""
 
 

@@ -86,26 +86,34 @@ def _kernel_env(threads: int) -> dict:
 
 
 def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
-    """Run a lab's code in a fresh kernel; raise LabError naming the cell that failed."""
+    """Run a lab's code in a fresh kernel; raise LabError naming the lab, the cell and what went wrong."""
     lab = lab_sources.read(slug)
     nb = _code_notebook(lab)
+    running: dict[str, int] = {}
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
+        on_cell_start=lambda cell, cell_index: running.update(index=cell_index),
     )
     start = time.perf_counter()
     try:
         client.execute(env=_kernel_env(threads or os.cpu_count() or 1))
-    except (CellExecutionError, CellTimeoutError) as exc:
-        failed = next(
-            (i for i, c in enumerate(nb.cells)
-             if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
-            None,
-        )
-        where = f"code cell {failed + 1} (starts {nb.cells[failed].source.splitlines()[0]!r})" if failed is not None else "a cell"
-        summary = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise LabError(f"lab {slug} (notebooks/{slug}.py) failed in {where}: {summary}") from exc
+    except CellTimeoutError as exc:
+        raise LabError(f"lab {slug} (notebooks/{slug}.py): {_cell(nb, running.get('index'))} did not finish within "
+                       f"{CELL_TIMEOUT} s (CELL_TIMEOUT in scripts/handbook/labs.py); make it faster (a whole lab should "
+                       f"take well under a minute), or raise the limit if it truly needs longer") from exc
+    except CellExecutionError as exc:
+        errors = [o for o in nb.cells[running["index"]].get("outputs", []) if o.get("output_type") == "error"]
+        summary = f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else type(exc).__name__
+        raise LabError(f"lab {slug} (notebooks/{slug}.py) failed in {_cell(nb, running.get('index'))}: {summary}") from exc
     return nb, time.perf_counter() - start
+
+
+def _cell(nb: nbformat.NotebookNode, index: int | None) -> str:
+    if index is None:
+        return "a cell"
+    first = next((line for line in nb.cells[index].source.splitlines() if line.strip()), "")
+    return f"code cell {index + 1} (starts {first!r})"
 
 
 def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: str) -> nbformat.NotebookNode:
@@ -179,7 +187,7 @@ def run_all(slugs: list[str] | None = None, force: bool = False, jobs: int = 1) 
     unlisted = unlisted_labs()
     if unlisted:
         raise LabError(f"notebooks/{unlisted[0]}.py is not listed under `labs:` in docs/registry.yml; add it there so it is on the site")
-    slugs = slugs or registry.load().existing_labs()
+    slugs = slugs or registry.load().labs
     remove_orphans()
     jobs = max(1, jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs)

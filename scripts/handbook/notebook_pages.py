@@ -37,7 +37,7 @@ INDEX = {
 
 def index_page(lang: str) -> str:
     reg = registry.load()
-    items = [f"- [{lab_sources.title(slug, lang)}]({slug}.ipynb)" for slug in reg.existing_labs()]
+    items = [f"- [{lab_sources.title(slug, lang)}]({slug}.ipynb)" for slug in reg.labs]
     return INDEX[lang] + "\n".join(items) + "\n"
 
 

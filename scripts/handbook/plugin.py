@@ -16,7 +16,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
-from . import code_tokens, glossary, knowledge, lab_sources, mathml, notebook_pages, registry, search_index, urls
+from . import code_tokens, consistency, glossary, knowledge, lab_sources, mathml, notebook_pages, registry, search_index, urls
 from .markdown_model import Page
 from .paths import LANGS, lang_dir
 
@@ -67,12 +67,11 @@ def _check_heading_ids(page: Page, where: str) -> None:
 
 
 def _add_lab_links(page: Page, lang: str) -> str:
-    """Under each question heading, link the labs the registry names for it (those that exist)."""
+    """Under each question heading, link the labs the registry names for it."""
     reg = registry.load()
-    live = set(reg.existing_labs())
     lines = list(page.lines)
     for h in reversed(page.questions()):
-        labs = [lab for lab in reg.questions[h.id].labs if lab in live] if h.id in reg.questions else []
+        labs = reg.questions[h.id].labs if h.id in reg.questions else ()
         if labs:
             links = " · ".join(f"[{lab_sources.title(lab, lang)}](../labs/{lab}.ipynb)" for lab in labs)
             lines[h.line:h.line] = ["", f"{LAB_LINE[lang]}{links}", "{: .q-labs }", ""]
@@ -119,16 +118,16 @@ class HandbookPlugin(BasePlugin):
     def on_config(self, config):
         self.notebook_css = notebook_pages.SharedStylesheet()
         lang = _lang(config)
-        reg = registry.load()
-        errors = registry.problems(reg) + knowledge.unknown_path_items()
+        errors = consistency.problems()
         if errors:
-            raise PluginError("\n".join(errors))
+            raise PluginError("the content disagrees with itself:\n  " + "\n  ".join(errors))
+        reg = registry.load()
         t = NAV_TITLES[lang]
         config.nav = [
             {t["home"]: "index.md"},
             {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.part(1)]},
             *([{t["part2"]: [f"chapters/{c['slug']}.md" for c in reg.part(2)]}] if reg.part(2) else []),
-            {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.existing_labs()]]},
+            {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.labs]]},
             {t["reference"]: ["questions.md", "paths.md", "errata.md", "glossary.md"]},
         ]
         if lang == "zh":
@@ -214,7 +213,7 @@ class HandbookPlugin(BasePlugin):
         # Material keeps its file, reduced to its configuration and the name of ours (search_index.py)
         material_config = json.loads(index.read_text(encoding="utf-8"))["config"]
         search_index.write(config.site_dir, lang, config.use_directory_urls, material_config)
-        for slug in registry.load().existing_labs():
+        for slug in registry.load().labs:
             name = f"labs/{slug}.html" if not config.use_directory_urls else f"labs/{slug}/index.html"
             page = site / name
             if not page.exists() or "jupyter-wrapper" not in page.read_text(encoding="utf-8"):

@@ -5,8 +5,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .content import ContentError, read_yaml, where
 from .markdown_model import Page
 from .paths import DOCS, NOTEBOOKS, lang_dir
 
@@ -38,29 +37,41 @@ class Question:
 class Registry:
     topics: dict
     chapters: list[dict]
-    labs: list[str]
+    labs: list[str]           # in reading order; each is notebooks/<slug>.py
     questions: dict[str, Question] = field(default_factory=dict)
 
     def part(self, number: int) -> list[dict]:
         """The chapters of Part 1 (the five articles, corrected) or Part 2 (written for this handbook)."""
         return [c for c in self.chapters if c.get("part", 1) == number]
 
-    def existing_labs(self) -> list[str]:
-        """Labs whose source exists, in reading order: only these are on the site and linked."""
-        return [slug for slug in self.labs if (NOTEBOOKS / f"{slug}.py").exists()]
 
 
 @functools.lru_cache(maxsize=1)
 def _load(mtime: float) -> Registry:
-    data = yaml.safe_load(REGISTRY_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(REGISTRY_FILE)
+    name = where(REGISTRY_FILE)
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), t) for k, t in
+                                             (("topics", dict), ("chapters", list), ("labs", list), ("questions", dict))):
+        raise ContentError(f"{name}: needs the four sections `topics:` (a mapping), `chapters:` and `labs:` (lists) and `questions:` (a mapping)")
     chapters = data["chapters"]
+    for n, c in enumerate(chapters, 1):
+        if not isinstance(c, dict) or "slug" not in c or ("article" not in c and c.get("part") != 2):
+            raise ContentError(f"{name}: chapter {n} needs a `slug` and either `article` and `title` (Part 1) or `part: 2`")
     by_article = {c["article"]: c["slug"] for c in chapters if "article" in c}
     questions = {}
     for qid, meta in data["questions"].items():
+        missing = [k for k in ("source", "topic", "difficulty") if not isinstance(meta, dict) or k not in meta]
+        if missing:
+            raise ContentError(f"{name}: question {qid} lacks {', '.join(f'`{k}`' for k in missing)}")
         if meta["source"] == EDITORIAL:
+            if "chapter" not in meta:
+                raise ContentError(f"{name}: question {qid} is editorial but names no `chapter:`")
             article = section = None
             chapter = meta["chapter"]
         else:
+            if not (isinstance(meta["source"], list) and len(meta["source"]) == 2 and meta["source"][0] in by_article):
+                raise ContentError(f"{name}: question {qid} has source {meta['source']!r}; use [<article of a chapter>, <its place>] "
+                                   f"with an article among {sorted(by_article)}, or `editorial`")
             article, section = meta["source"]
             chapter = by_article[article]
         questions[qid] = Question(

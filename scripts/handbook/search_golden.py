@@ -37,7 +37,7 @@ class Query:
 def load(folder: Path = GOLDEN_DIR) -> dict[str, list[Query]]:
     """Every query of every file, per language, each answer checked against the registry and the labs."""
     reg = registry.load()
-    lab_ids = {slug: set(lab_sources.heading_ids(slug)) for slug in reg.existing_labs()}
+    lab_ids = {slug: set(lab_sources.heading_ids(slug)) for slug in reg.labs}
     out: dict[str, list[Query]] = {lang: [] for lang in LANGS}
     for path in sorted(folder.glob("*.yml")):
         name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

@@ -138,7 +138,7 @@ def build(lang: str, directory_urls: bool) -> dict:
     b.markdown_page("index.md")
     for chapter in reg.chapters:
         b.markdown_page(f"chapters/{chapter['slug']}.md")
-    for slug in reg.existing_labs():
+    for slug in reg.labs:
         b.lab(slug)
     b.glossary_terms()
     index = {

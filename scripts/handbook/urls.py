@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from .content import read_yaml
 from .paths import DOCS, LANGS
 
 PUBLISHED = DOCS / "published-urls.txt"
@@ -20,7 +19,7 @@ _SKIP = {"404.html"}
 
 
 def redirects() -> dict[str, str]:
-    return yaml.safe_load(REDIRECTS.read_text(encoding="utf-8")) or {}
+    return read_yaml(REDIRECTS) or {}
 
 
 def _md_to_url(src: str) -> str:

@@ -62,7 +62,7 @@ def lab_results() -> dict:
 
     labs.remove_orphans()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, registry.load().existing_labs()))
+        return dict(pool.map(run, registry.load().labs))
 
 
 def _build(root: Path, offline: bool) -> Path:

@@ -83,7 +83,7 @@ def test_release_navigates_switches_and_searches_from_disk(page, release_site):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_release_lab_page_renders_its_notebook_with_its_shared_stylesheet(page, release_site, lang):
-    lab = registry.load().existing_labs()[0]
+    lab = registry.load().labs[0]
     failed = []
     page.on("requestfailed", lambda r: failed.append(r.url))
     page.goto((lang_root(release_site, lang) / "labs" / f"{lab}.html").as_uri())

@@ -91,7 +91,7 @@ def _code_lines() -> set[str]:
 
     reg = registry.load()
     code = [f.code for lang in LANGS for c in reg.chapters for f in Page.read(DOCS / lang / "chapters" / f"{c['slug']}.md").fences]
-    code += [cell.source for slug in reg.existing_labs() for cell in lab_sources.read(slug).cells if cell.cell_type == "code"]
+    code += [cell.source for slug in reg.labs for cell in lab_sources.read(slug).cells if cell.cell_type == "code"]
     lines = {line.strip() for block in code for line in block.splitlines()}
     return {line for line in lines if len(line) >= 30 and " " in line and "(" in line}
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from handbook import build, consistency, glossary, knowledge, registry, urls
+from handbook import build, consistency, glossary, knowledge, page_html, registry, urls
 from handbook.paths import DOCS
 
 REG = registry.load()
@@ -68,8 +68,11 @@ def test_glossary_pages_list_every_term_and_chapters_show_translations(site):
 
 
 def test_tooltips_mark_a_term_once_per_question():
-    html = "<h3 id='q-a'>A</h3><p>召回率 and 召回率</p><h3 id='q-b'>B</h3><p>召回率 <code>召回率</code></p>"
-    out = glossary.add_tooltips(html, "zh")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup("<h3 id='q-a'>A</h3><p>召回率 and 召回率</p><h3 id='q-b'>B</h3><p>召回率 <code>召回率</code></p>", "html.parser")
+    page_html.add_tooltips(soup, "zh")
+    out = str(soup)
     assert out.count("<abbr") == 2 and "<code>召回率</code>" in out
 
 

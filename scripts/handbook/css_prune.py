@@ -61,6 +61,3 @@ def prune(css: str, used: set[str]) -> str:
                 out.append(f"{','.join(s.strip() for s in kept)}{{{body.strip()}}}")
     return "\n".join(out)
 
-
-def classes_in(html: str) -> set[str]:
-    return {c for attr in re.findall(r'class="([^"]*)"', html) for c in attr.split()}

@@ -82,9 +82,6 @@ def teach_segmenter() -> None:
         jieba.add_word(surface, freq=100000)
 
 
-_SKIP = {"code", "pre", "a", "abbr", "h1", "h2", "h3", "h4", "h5", "h6", "math", "script", "style", "button", "kbd"}
-
-
 def _surfaces(term: str) -> list[str]:
     """The forms a term takes in running text: `large language model (LLM)` -> the name and `LLM`."""
     m = re.match(r"^(.*?)\s*[（(]([^）)]+)[）)]$", term)
@@ -95,47 +92,34 @@ def _surfaces(term: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=2)
-def _matcher(lang: str) -> tuple[re.Pattern, dict[str, str]]:
+def matcher(lang: str) -> tuple[re.Pattern, dict[str, str]]:
+    """A pattern for every name of every term in one language (whole words for Latin names: CJK has no word
+    edges), and name -> its translation. The names form a trie in the pattern: an alternation of a
+    thousand names would be tried name by name at every character."""
     other = "en" if lang == "zh" else "zh"
     titles = {}
     for t in terms():
         for surface in _surfaces(t[lang]):
             if len(surface) >= 2 and surface.lower() != t[other].lower():  # no tooltip that repeats the word
                 titles.setdefault(surface.lower(), t[other])
-    alternation = "|".join(re.escape(s) for s in sorted(titles, key=len, reverse=True))
-    edge = r"(?<![A-Za-z0-9-])({})(?![A-Za-z0-9-])"  # whole words for Latin terms; CJK has no word edges
-    return re.compile(edge.format(alternation), re.I), titles
+    edge = r"(?<![A-Za-z0-9-])({})(?![A-Za-z0-9-])"
+    return re.compile(edge.format(_trie(titles)), re.I), titles
 
 
-def add_tooltips(html: str, lang: str) -> str:
-    """Mark the first use of each glossary term in every question (h2/h3 section) with its translation."""
-    from bs4 import BeautifulSoup, NavigableString
+def _trie(words) -> str:
+    """A regex matching any of the words, longest first, as a trie of shared prefixes."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
 
-    pattern, titles = _matcher(lang)
-    soup = BeautifulSoup(html, "html.parser")
-    seen: set[str] = set()
-    for node in list(soup.descendants):
-        if getattr(node, "name", None) in ("h2", "h3"):
-            seen = set()
-        if not isinstance(node, NavigableString) or any(p.name in _SKIP for p in node.parents):
-            continue
-        text, pieces, last = str(node), [], 0
-        for m in pattern.finditer(text):
-            key = m.group(1).lower()
-            if key in seen:
-                continue
-            seen.add(key)
-            pieces += [text[last:m.start()], (m.group(1), titles[key])]
-            last = m.end()
-        if not pieces:
-            continue
-        pieces.append(text[last:])
-        for piece in pieces:
-            if isinstance(piece, tuple):
-                abbr = soup.new_tag("abbr", title=piece[1])
-                abbr.string = piece[0]
-                node.insert_before(abbr)
-            elif piece:
-                node.insert_before(NavigableString(piece))
-        node.extract()
-    return str(soup)
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(root)

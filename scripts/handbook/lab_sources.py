@@ -34,9 +34,15 @@ def slugs() -> list[str]:
 
 
 def markdown(slug: str, lang: str) -> Page:
-    """The lab's prose in one language, as one Markdown page (cells in order)."""
-    cells = [c.source for c in read(slug).cells if c.cell_type == "markdown" and c.metadata.get("lang") == lang]
-    return Page("\n\n".join(cells), f"notebooks/{slug}.py ({lang})")
+    """The lab's prose in one language, as one Markdown page (cells in order); parsed once per version."""
+    path = NOTEBOOKS / f"{slug}.py"
+    return _markdown(path, path.stat().st_mtime_ns, lang)
+
+
+@functools.lru_cache(maxsize=128)
+def _markdown(path: Path, mtime_ns: int, lang: str) -> Page:
+    cells = [c.source for c in _parse(path, mtime_ns).cells if c.cell_type == "markdown" and c.metadata.get("lang") == lang]
+    return Page("\n\n".join(cells), f"notebooks/{path.name} ({lang})")
 
 
 def title(slug: str, lang: str) -> str:

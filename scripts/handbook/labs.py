@@ -47,10 +47,11 @@ class Result:
 
 
 def _shared_inputs() -> list[Path]:
-    """Files every lab may read: helper modules and data next to the labs, and the locked environment."""
+    """Files every lab may read: helper modules and data next to the labs, and the locked environment
+    (requirements.lock, not pyproject.toml, whose tool settings do not change what a lab computes)."""
     modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources.slugs()]
     data = sorted(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return modules + data + [ROOT / "pyproject.toml", ROOT / "requirements.lock"]
+    return modules + data + [ROOT / "requirements.lock"]
 
 
 def cache_key(slug: str) -> str:

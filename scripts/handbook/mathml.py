@@ -1,20 +1,15 @@
 """Formulas rendered to MathML at build time: no MathJax or KaTeX shipped, nothing fetched.
 
 Chapters go through pymdownx.arithmatex (generic mode), which wraps each formula in a span or div;
-`render_html` swaps those for MathML. Lab prose never passes through Markdown-in-MkDocs, so
+page_html.render_math swaps those for MathML. Lab prose never passes through Markdown-in-MkDocs, so
 `render_markdown` turns its `$...$` / `$$...$$` into MathML before the notebook is written.
 """
 from __future__ import annotations
 
-import html
 import re
 
 from latex2mathml.converter import convert
 
-_ARITHMATEX = re.compile(
-    r'<(span|div) class="arithmatex">\s*(?:\\\((?P<inline>.*?)\\\)|\\\[(?P<block>.*?)\\\])\s*</\1>',
-    re.S,
-)
 _MD_BLOCK = re.compile(r"\$\$(.+?)\$\$", re.S)
 # `$x$` but not `\$`, `$ 5 and $ 6`, or a price: the opening $ is followed and the closing $ preceded by non-space
 _MD_INLINE = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?!\d)")
@@ -26,15 +21,6 @@ def to_mathml(latex: str, display: bool) -> str:
         return convert(latex.strip(), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises several exception types
         raise ValueError(f"cannot render formula {latex!r}: {exc}") from exc
-
-
-def render_html(content: str) -> str:
-    def swap(m: re.Match) -> str:
-        display = m.group("block") is not None
-        latex = html.unescape(m.group("block") if display else m.group("inline"))
-        return to_mathml(latex, display)
-
-    return _ARITHMATEX.sub(swap, content)
 
 
 def render_markdown(text: str) -> str:

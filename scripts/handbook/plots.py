@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from PIL import Image
 from .paths import CACHE
 
 FOLDER = "assets/images/plots"
-_INLINE_PNG = re.compile(r'<img ([^>]*?)src="data:image/png;base64,([^"]+)"([^>]*)>')
+_INLINE_PNG = "data:image/png;base64,"
 
 
 def _webp(png: bytes) -> Path:
@@ -36,16 +35,21 @@ def _webp(png: bytes) -> Path:
     return cached
 
 
-def extract(html: str, site_dir: str, base: str) -> str:
-    """Replace each inline PNG with a WebP file under site/<FOLDER>/, with its size (no layout shift)."""
-    target = Path(site_dir) / FOLDER
-
-    def swap(m: re.Match) -> str:
-        webp = _webp(base64.b64decode(m.group(2)))
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(webp, target / webp.name)
+def extract(soup, base: str) -> list[str]:
+    """Replace each inline PNG of a parsed page with its WebP file, sized (no layout shift) and lazy; the
+    names of the files, which `publish` copies into the site."""
+    names = []
+    for img in soup.find_all("img", src=lambda src: bool(src) and src.startswith(_INLINE_PNG)):
+        webp = _webp(base64.b64decode(img["src"][len(_INLINE_PNG):]))
         width, height = webp.stem.rsplit("-", 1)[1].split("x")
-        return (f'<img {m.group(1)}src="{base}{FOLDER}/{webp.name}" width="{width}" height="{height}" '
-                f'loading="lazy" decoding="async"{m.group(3)}>')
+        img["src"] = f"{base}{FOLDER}/{webp.name}"
+        img.attrs.update(width=width, height=height, loading="lazy", decoding="async")
+        names.append(webp.name)
+    return names
 
-    return _INLINE_PNG.sub(swap, html)
+
+def publish(names: list[str], site_dir: str) -> None:
+    target = Path(site_dir) / FOLDER
+    for name in names:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CACHE / "plots" / name, target / name)

@@ -7,7 +7,6 @@ a message that names the file and says what to do; nothing fails silently.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
-from . import code_tokens, consistency, glossary, knowledge, lab_sources, mathml, notebook_pages, registry, search_index, urls
+from . import consistency, glossary, knowledge, lab_sources, notebook_pages, page_html, registry, search_index, urls
 from .markdown_model import Page
 from .paths import LANGS, lang_dir
 
@@ -35,10 +34,7 @@ GENERATED = {
 # ... so "edit this page" on them opens the file they are generated from (errata: the chapters themselves)
 GENERATED_FROM = {"questions.md": "docs/registry.yml", "paths.md": "docs/paths.yml",
                   "glossary.md": "docs/glossary.yml", "labs/index.md": "docs/registry.yml"}
-QUESTION_HEADING = re.compile(r'<h([23]) id="(q-[^"]+)".*?(</h\1>)', re.S)
-COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
 LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
-DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}
 
 
 def _lang(config) -> str:
@@ -85,19 +81,6 @@ def _twins(page, config) -> dict[str, str]:
     return {"zh": root + url, "en": f"{root}en/{url}", "x-default": root + url}
 
 
-def _copy_link_buttons(html: str, page_url: str, lang: str) -> str:
-    """A "copy link" button in every question heading, built here so no script has to add it while the
-    page loads; handbook.js copies its data-url (the hosted URL, also when reading offline)."""
-    label, hint = COPY_LINK[lang]
-
-    def add(m: re.Match) -> str:
-        button = (f'<button type="button" class="q-copy" data-search-exclude title="{hint}" '
-                  f'data-url="{page_url}#{m.group(2)}">{label}</button>')
-        return m.group(0)[: -len(m.group(3))] + button + m.group(3)
-
-    return QUESTION_HEADING.sub(add, html)
-
-
 def _moved_questions(page, files) -> str:
     """A question that moved to another page: handbook.js sends its old #anchor to the new place."""
     moved = {}
@@ -116,7 +99,7 @@ class HandbookPlugin(BasePlugin):
     """One instance per build of one language; it keeps what the lab pages share (their stylesheet)."""
 
     def on_config(self, config):
-        self.notebook_css = notebook_pages.SharedStylesheet()
+        self.notebook_css = page_html.SharedStylesheet()
         lang = _lang(config)
         errors = consistency.problems()
         if errors:
@@ -161,6 +144,9 @@ class HandbookPlugin(BasePlugin):
         # MkDocs renders before the pages themselves
         page.meta["twins"] = _twins(page, config)
         page.meta["hosted_url"] = page.meta["twins"][lang]
+        # the handbook's own index replaces Material's (search_index.py): Material's search plugin skips the
+        # page (documented front matter) instead of parsing its HTML for an index nobody loads
+        page.meta["search"] = {"exclude": True}
         where = f"docs/{lang}/{page.file.src_uri}"
         parsed = Page(markdown, where)
         if not page.file.generated_by:
@@ -170,19 +156,14 @@ class HandbookPlugin(BasePlugin):
         return markdown
 
     def on_page_content(self, html, *, page, config, files):
+        lang = _lang(config)
         if page.file.src_uri.endswith(".ipynb"):
-            name = Path(page.file.src_uri).name  # mkdocs-jupyter copies it next to the page (include_source)
-            button = f'<p><a class="md-button" href="{name}" download>{DOWNLOAD[_lang(config)]}</a></p>'
             try:
-                html = notebook_pages.rewrite_links(html, page, files)
-            except LookupError as exc:
-                raise PluginError(f"{exc}; fix the link in the lab") from exc
-            return button + notebook_pages.set_heading_ids(html, page)
-        html = mathml.render_html(html)
-        if page.file.src_uri.startswith("chapters/"):
-            html = glossary.add_tooltips(html, _lang(config))
-            html = _copy_link_buttons(html, _twins(page, config)[_lang(config)], _lang(config))
-        return html + _moved_questions(page, files)
+                return page_html.notebook(html, page, files, lang, config.site_dir, config.use_directory_urls, self.notebook_css)
+            except page_html.LabLinkError as exc:
+                raise PluginError(str(exc)) from exc
+        chapter_url = _twins(page, config)[lang] if page.file.src_uri.startswith("chapters/") else None
+        return page_html.article(html, lang, chapter_url) + _moved_questions(page, files)
 
     def on_page_context(self, context, *, page, config, nav):
         """Edit links to the real sources."""
@@ -194,12 +175,6 @@ class HandbookPlugin(BasePlugin):
             page.edit_url = f"{edit}{source}" if source else None
         return context
 
-    def on_post_page(self, output, *, page, config):
-        output = code_tokens.unwrap_plain_tokens(output)
-        if notebook_pages.is_notebook_page(output):
-            return notebook_pages.slim(output, page, config, self.notebook_css)
-        return output
-
     def on_post_build(self, *, config):
         lang = _lang(config)
         self.notebook_css.write(config.site_dir)
@@ -207,8 +182,8 @@ class HandbookPlugin(BasePlugin):
         export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
         (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
         index = site / "search" / "search_index.json"
-        if not index.exists() or index.stat().st_size < 1000:
-            raise PluginError(f"the {lang} search index {index} is missing or empty: is the search plugin configured in docs/mkdocs.{lang}.yml?")
+        if not index.exists():
+            raise PluginError(f"the {lang} search index {index} is missing: is the search plugin configured in docs/mkdocs.{lang}.yml?")
         # Material's index (rendered pages, code included) gives way to the handbook's prose-first index;
         # Material keeps its file, reduced to its configuration and the name of ours (search_index.py)
         material_config = json.loads(index.read_text(encoding="utf-8"))["config"]

@@ -53,7 +53,6 @@ def scratch_labs(tmp_path, monkeypatch):
     nbdir = tmp_path / "notebooks"
     (nbdir / "data").mkdir(parents=True)
     (nbdir / "helper.py").write_text("VALUE = 1\n", encoding="utf-8")
-    (tmp_path / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
     (tmp_path / "requirements.lock").write_text("\n", encoding="utf-8")
     for module in (labs, lab_sources):
         monkeypatch.setattr(module, "NOTEBOOKS", nbdir)

@@ -37,6 +37,7 @@
 # 5. shows, on the same model, what temperature, top-k and top-p each do to the next-token distribution.
 
 # %%
+import math
 import statistics
 import time
 
@@ -280,7 +281,7 @@ print("output:", tok.decode(reference[0][0, PROMPT_LEN:]).replace("\n", "⏎"))
 #
 # $$E[\text{词元数}] = 1 + \alpha + \alpha^2 + \dots + \alpha^k = \frac{1-\alpha^{k+1}}{1-\alpha},$$
 #
-# 即 Leviathan 等论文的式 (1)。它随 $k$ 增长，但不会超过 $1/(1-\alpha)$：$\alpha$ 不高时，草稿起得再长也是浪费。
+# 这是 Leviathan 等论文分析中的公式。它随 $k$ 增长，但不会超过 $1/(1-\alpha)$：$\alpha$ 不高时，草稿起得再长也是浪费。
 # 下面用同样 4 个提示，分别以贪心和温度 1 的采样（采样规则见后文）跑 $k$ = 1、2、4、8，统计：
 #
 # - **接受率** = 被接受的草稿数 / 起草的草稿数。一轮中第一个草稿被拒后，后面的草稿不经检查就作废，所以即使 $\alpha$ 不变，
@@ -298,8 +299,8 @@ print("output:", tok.decode(reference[0][0, PROMPT_LEN:]).replace("\n", "⏎"))
 #
 # $$E[\text{tokens}] = 1 + \alpha + \alpha^2 + \dots + \alpha^k = \frac{1-\alpha^{k+1}}{1-\alpha},$$
 #
-# equation (1) of Leviathan et al. It grows with $k$ but never exceeds $1/(1-\alpha)$: when $\alpha$ is not high, longer
-# drafts are wasted. Below, the same 4 prompts run with greedy decoding and with sampling at temperature 1 (the sampling
+# the formula in Leviathan et al.'s analysis. It grows with $k$ but never exceeds $1/(1-\alpha)$: when $\alpha$ is not
+# high, longer drafts are wasted. Below, the same 4 prompts run with greedy decoding and with sampling at temperature 1 (the sampling
 # rule comes later), for $k$ = 1, 2, 4, 8, and we count:
 #
 # - **acceptance rate** = accepted drafts / drafted tokens. After the first rejection in a round, the remaining drafts
@@ -338,9 +339,10 @@ print(f"largest gap between measured and predicted tokens per pass: {gap:.0%}")
 
 # %%
 fig, ax = plt.subplots()
-for mode, marker in (("greedy", "o"), ("sampling", "s")):
-    ax.plot(KS, [sweep[mode, k][1] for k in KS], marker + "-", label=f"{mode}, measured")
-    ax.plot(KS, [sweep[mode, k][2] for k in KS], marker + "--", alpha=0.6, label=f"{mode}, (1 - a^(k+1)) / (1 - a)")
+for mode, marker, color in (("greedy", "o", "tab:blue"), ("sampling", "s", "tab:green")):
+    ax.plot(KS, [sweep[mode, k][1] for k in KS], marker + "-", color=color, label=f"{mode}, measured")
+    ax.plot(KS, [sweep[mode, k][2] for k in KS], marker + "--", color=color, alpha=0.5,
+            label=f"{mode}, (1 - a^(k+1)) / (1 - a)")
 ax.axhline(1, color="grey", lw=1)
 ax.set_xticks(KS)
 ax.set_xlabel("draft length k")
@@ -365,7 +367,7 @@ plt.show()
 # ## 这台 CPU 上的墙钟时间
 #
 # 省下目标前向次数不等于省下时间。设草稿模型一步的耗时是目标模型一步的 $c$ 倍，并假设目标模型一次给 $k+1$ 个词元打分与生成一个词元耗时相同，
-# Leviathan 等（定理 3.8）得出期望的墙钟加速比
+# Leviathan 等的分析给出期望的墙钟加速比
 #
 # $$\text{加速比} = \frac{1-\alpha^{k+1}}{(1-\alpha)(k c + 1)}:$$
 #
@@ -381,8 +383,8 @@ plt.show()
 # ## Wall-clock time on this CPU
 #
 # Saving target passes is not the same as saving time. Let one draft step take $c$ times as long as one target step, and
-# assume that the target scores $k+1$ tokens in one pass as fast as it generates one; then Leviathan et al. (Theorem 3.8)
-# give the expected wall-clock speed-up
+# assume that the target scores $k+1$ tokens in one pass as fast as it generates one; then Leviathan et al.'s analysis
+# gives the expected wall-clock speed-up
 #
 # $$\text{speed-up} = \frac{1-\alpha^{k+1}}{(1-\alpha)(k c + 1)}:$$
 #
@@ -445,7 +447,7 @@ for k in KS:
 # 推测解码在这里没有变快，公式也预言了这一点（$k$ 小时公式给出的加速比在 1 左右，$k$ 大时明显小于 1）。两个前提里，"验证几乎免费"成立：
 # 一次给 5 个词元打分只比走一步稍慢。不成立的是"草稿很便宜"：$c$ 一点也不小；窄草稿的计算量只有半深草稿的几分之一，
 # 走一步却几乎一样慢。原因和 KV 缓存实验看到的一样：这么小的模型走一步只有约百万次运算，耗时主要是固定开销
-# （Python 调用、几十个小算子的调度），与模型大小关系不大，所以 $c$ 降不下来。实测还比公式再慢一些：验证一次比一步稍贵，
+# （Python 调用、几十个小算子的调度），与模型大小关系不大，所以 $c$ 降不下来。实测的加速比还低于公式：验证一次比一步稍贵，
 # 我们的 Python 循环每轮还要拼接张量、截断缓存。
 #
 # 大模型在 GPU 上正好相反。批大小为 1 的解码受限于访存：一步的耗时约等于"把全部权重读一遍"（见 KV 缓存实验的[这一节](kv-cache.ipynb#why-decoding-is-memory-bound)），
@@ -460,7 +462,7 @@ for k in KS:
 # a fraction of the half-depth draft's work, takes almost as long per step. The reason is the one seen in the KV-cache
 # lab: a step of a model this small is about a million operations, and its time is mostly fixed overhead (Python calls,
 # scheduling a few dozen small operators) that hardly depends on the model's size, so $c$ cannot get small. The
-# measurement is also a little below the formula: a verification costs slightly more than one step, and our Python loop
+# measured speed-up also falls below the formula: a verification costs slightly more than one step, and our Python loop
 # concatenates tensors and cuts caches every round.
 #
 # Large models on GPUs are the opposite case. Decoding at batch size 1 is memory-bound: a step takes about as long as
@@ -535,10 +537,17 @@ for k in KS:
 
 # %%
 N_DRAWS, DELTA = 200_000, 1e-4
+
+
+def tv(tokens, p):
+    """Total variation distance between the empirical distribution of `tokens` and the distribution p."""
+    return 0.5 * (torch.bincount(tokens, minlength=p.numel()) / len(tokens) - p).abs().sum().item()
+
+
 gen = torch.Generator().manual_seed(0)
 sampling_checks = []
 print(f"{'context':<9} {'sum min(p,q)':>12} {'accepted':>9} {'TV: direct':>11} {'speculative':>12} "
-      f"{'wrong fallback':>15} {'draft only':>11} {'tolerance':>10}")
+      f"{'wrong redraw':>13} {'draft only':>11} {'tolerance':>10}")
 for ctx in prompts:
     with torch.no_grad():
         p = next_token_probs(target(ctx)[0, -1])  # temperature 1
@@ -547,30 +556,25 @@ for ctx in prompts:
     spec, accepted = accept_or_resample(p, q, x, gen)
     wrong = torch.where(accepted, x, torch.multinomial(p, N_DRAWS, replacement=True, generator=gen))
     direct = torch.multinomial(p, N_DRAWS, replacement=True, generator=gen)
-
-    def tv(tokens):
-        """Total variation distance between the empirical distribution of `tokens` and p."""
-        return 0.5 * (torch.bincount(tokens, minlength=p.numel()) / N_DRAWS - p).abs().sum().item()
-
     noise_bound = 0.5 * (p * (1 - p) / N_DRAWS).sqrt().sum().item()
-    tolerance = noise_bound + (torch.log(torch.tensor(1 / DELTA)) / (2 * N_DRAWS)).sqrt().item()
-    row = {"overlap": torch.minimum(p, q).sum().item(), "accepted": accepted.float().mean().item(), "direct": tv(direct),
-           "spec": tv(spec), "wrong": tv(wrong), "draft": tv(x), "tolerance": tolerance}
+    tolerance = noise_bound + math.sqrt(math.log(1 / DELTA) / (2 * N_DRAWS))  # Jensen bound + McDiarmid margin
+    row = {"overlap": torch.minimum(p, q).sum().item(), "accepted": accepted.float().mean().item(), "direct": tv(direct, p),
+           "spec": tv(spec, p), "wrong": tv(wrong, p), "draft": tv(x, p), "tolerance": tolerance}
     sampling_checks.append(row)
     print(f"{tok.decode(ctx[0, -4:]).replace(chr(10), '⏎'):<9} {row['overlap']:>12.3f} {row['accepted']:>9.3f} "
-          f"{row['direct']:>11.3f} {row['spec']:>12.3f} {row['wrong']:>15.3f} {row['draft']:>11.3f} {tolerance:>10.3f}")
-    if len(sampling_checks) == 1:
+          f"{row['direct']:>11.3f} {row['spec']:>12.3f} {row['wrong']:>13.3f} {row['draft']:>11.3f} {tolerance:>10.3f}")
+    if row["overlap"] == min(r["overlap"] for r in sampling_checks):  # plot the context where p and q differ most
         shown = (p, q, torch.bincount(spec, minlength=p.numel()) / N_DRAWS)
 
 # %% [markdown] lang="zh"
 # 推测采样与 $p$ 的距离和直接从 $p$ 抽样的距离在同一水平，也就是只剩抽样噪声，远在容差之内；只用草稿和错误重抽这两种做法都远远超出容差。
-# 接受的比例与 $\sum_x \min(p(x), q(x))$ 相符。下图是第一个提示之后目标模型最可能的 12 个词元：推测采样的频率贴着 $p$，而不是 $q$。
+# 接受的比例与 $\sum_x \min(p(x), q(x))$ 相符。下图取 $p$ 与 $q$ 差别最大的那个上下文，画出目标模型最可能的 12 个词元：推测采样的频率贴着 $p$，而不是 $q$。
 
 # %% [markdown] lang="en"
 # Speculative sampling is as far from $p$ as direct sampling from $p$ is, which is to say only sampling noise remains,
 # well inside the tolerance; the draft alone and the wrong redraw are far beyond it. The accepted fraction matches
-# $\sum_x \min(p(x), q(x))$. The plot shows the target's 12 most likely tokens after the first prompt: the frequencies of
-# speculative sampling follow $p$, not $q$.
+# $\sum_x \min(p(x), q(x))$. The plot takes the context where $p$ and $q$ differ most and shows the target's 12 most
+# likely tokens: the frequencies of speculative sampling follow $p$, not $q$.
 
 # %%
 p0, q0, spec0 = shown
@@ -583,7 +587,7 @@ ax.bar(ranks + 0.27, q0[top], width=0.27, label="draft q")
 ax.set_xticks(ranks, [str(int(r) + 1) for r in ranks])
 ax.set_xlabel("token, ranked by the target's probability")
 ax.set_ylabel("probability")
-ax.set_title("Next-token distribution after the first prompt (temperature 1)")
+ax.set_title("Next-token distribution where draft and target differ most (temperature 1)")
 ax.legend(fontsize=8)
 plt.show()
 

@@ -85,9 +85,9 @@ print(f"float32: held-out loss {float_loss:.4f} nats/char, perplexity {math.exp(
 # 组里绝对值最大的权重正好落在 $\pm q_\max$ 上，其余权重的舍入误差不超过 $s/2$。所以**组里最大的那个权重决定了所有人的精度**。
 # "组"有三种取法：
 #
-# - **逐张量**（per-tensor）：整个矩阵一个 $s$；
-# - **逐通道**（per-channel）：每个输出通道，即权重矩阵（`nn.Linear` 的形状是输出 × 输入）的每一行一个 $s$；
-# - **分组**（group-wise）：每行里每 32 个相邻的输入权重一个 $s$。
+# - **逐张量量化**（per-tensor）：整个矩阵一个 $s$；
+# - **逐通道量化**（per-channel）：每个输出通道，即权重矩阵（`nn.Linear` 的形状是输出 × 输入）的每一行一个 $s$；
+# - **分组量化**（group-wise）：每行里每 32 个相邻的输入权重一个 $s$。
 #
 # 缩放因子以 float16 存储（每个 2 字节），INT4 的码值两个打包进一个字节。这与 llama.cpp 的 `Q4_0` 格式占用的空间相同：
 # 每 32 个权重一个 float16 的 `d` 加 16 字节的 4 位码值，即每个权重 4.5 位；它的 `Q8_0` 则是每 32 个权重一个 float16 加 32 个 int8，每个权重 8.5 位
@@ -110,10 +110,10 @@ print(f"float32: held-out loss {float_loss:.4f} nats/char, perplexity {math.exp(
 # error of at most $s/2$. So **the largest weight in a block sets everyone's resolution**. There are three ways to draw
 # the blocks:
 #
-# - **per tensor**: one $s$ for the whole matrix;
-# - **per channel**: one $s$ per output channel, i.e. per row of the weight matrix (an `nn.Linear` weight is output ×
-#   input);
-# - **group-wise**: one $s$ per 32 neighbouring input weights within a row.
+# - **per-tensor quantization**: one $s$ for the whole matrix;
+# - **per-channel quantization**: one $s$ per output channel, i.e. per row of the weight matrix (an `nn.Linear` weight
+#   is output × input);
+# - **group-wise quantization**: one $s$ per 32 neighbouring input weights within a row.
 #
 # Scales are stored in float16 (2 bytes each) and INT4 codes are packed two to a byte. This takes the same space as
 # llama.cpp's `Q4_0` format: per 32 weights one float16 `d` plus 16 bytes of 4-bit codes, i.e. 4.5 bits per weight; its
@@ -259,10 +259,11 @@ for name, (bits, block) in SCHEMES.items():
     results[name] = (stored, formula_bytes(bits, block), held_out_loss(qmodel, held_ids, BLOCK), lossless)
 
 float_ppl = math.exp(float_loss)
-print(f"{'scheme':<18} {'bytes':>10} {'formula':>10} {'bits/weight':>11} {'vs float32':>10} {'perplexity':>10} {'change':>8}")
+print(f"{'scheme':<18} {'bytes':>10} {'formula':>10} {'bits/weight':>11} {'vs float32':>10} {'perplexity':>10} "
+      f"{'change':>8}")
 for name, (stored, formula, loss, _) in results.items():
-    print(f"{name:<18} {stored:>10,} {formula:>10,} {8 * stored / n_weights:>11.3f} {stored / results['float32'][0]:>10.3f} "
-          f"{math.exp(loss):>10.2f} {math.exp(loss) / float_ppl - 1:>+8.2%}")
+    print(f"{name:<18} {stored:>10,} {formula:>10,} {8 * stored / n_weights:>11.3f} "
+          f"{stored / results['float32'][0]:>10.3f} {math.exp(loss):>10.2f} {math.exp(loss) / float_ppl - 1:>+8.2%}")
 
 # %%
 names = list(results)[1:]
@@ -473,17 +474,15 @@ def ppl_change(name):
 for name, (stored, formula, _, lossless) in results.items():
     assert stored == formula, f"{name}: {stored:,} bytes stored, the formula says {formula:,}"
     assert lossless, f"{name}: unpacked INT4 codes differ from the packed ones"
-assert abs(ppl_change("INT8 per-channel")) <= 0.005, f"INT8 per-channel changes perplexity by {ppl_change('INT8 per-channel'):+.2%}"
-assert ppl_change("INT4 per-tensor") > 0.005, f"INT4 per-tensor changes perplexity by only {ppl_change('INT4 per-tensor'):+.2%}"
-assert ppl_change(f"INT4 group {GROUP}") < ppl_change("INT4 per-tensor") / 3, (
-    f"INT4 group {GROUP} ({ppl_change(f'INT4 group {GROUP}'):+.2%}) is not clearly better than INT4 per-tensor "
-    f"({ppl_change('INT4 per-tensor'):+.2%})")
+int8, int4, int4_group = ppl_change("INT8 per-channel"), ppl_change("INT4 per-tensor"), ppl_change(f"INT4 group {GROUP}")
+assert abs(int8) <= 0.005, f"INT8 per-channel changes perplexity by {int8:+.2%}"
+assert int4 > 0.005, f"INT4 per-tensor changes perplexity by only {int4:+.2%}"
+assert int4_group < int4 / 3, f"INT4 group {GROUP} ({int4_group:+.2%}) is not clearly better than INT4 per-tensor ({int4:+.2%})"
 e0, e1, _ = outlier_rows["INT8 per-tensor"]
 assert e1 / e0 >= 10, f"INT8 per-tensor: the other weights' error grew only {e1 / e0:.1f}x"
 for name in SCHEMES:
     if "per-tensor" not in name:
         assert outlier_rows[name][2], f"{name}: codes outside the outlier's block changed"
-print(f"check passed: stored bytes == formula for {len(results)} formats; INT8 per-channel perplexity "
-      f"{ppl_change('INT8 per-channel'):+.2%}; INT4 group {GROUP} {ppl_change(f'INT4 group {GROUP}'):+.2%} vs INT4 per-tensor "
-      f"{ppl_change('INT4 per-tensor'):+.2%}; one outlier: INT8 per-tensor error x{e1 / e0:.1f}, codes outside the "
-      f"outlier's row or group unchanged")
+print(f"check passed: stored bytes == formula for {len(results)} formats; perplexity change INT8 per-channel {int8:+.2%}, "
+      f"INT4 group {GROUP} {int4_group:+.2%}, INT4 per-tensor {int4:+.2%}; one outlier: INT8 per-tensor error "
+      f"x{e1 / e0:.1f}, codes outside the outlier's row or group unchanged")

@@ -126,14 +126,15 @@ draft = candidates["half depth (d_model 96, 1 layer)"][0]
 # %% [markdown] lang="zh"
 # 窄草稿的计算量只有目标模型的一小部分，但与目标模型的贪心选择一致得少得多；半深草稿一致得多，代价是计算量省得少：
 # 输出层（`d_model` × 词表大小）在两个模型里一样大，减掉一层并不能把计算量减半。在这么小的语料上，窄草稿学到的太少，
-# 所以下文用**半深**草稿。真实系统里的草稿通常比目标模型小得多，这一点留到"墙钟时间"一节再谈。
+# 所以下文用**半深**草稿。上面提到的 Hugging Face 文档指出，助手模型明显小于主模型时效果最好；为什么，留到"墙钟时间"一节再谈。
 
 # %% [markdown] lang="en"
 # The narrow draft does a small fraction of the target's work but agrees with the target's greedy choice far less
 # often; the half-depth draft agrees much more often, at the price of saving less work: the output layer
 # (`d_model` × vocabulary size) is the same size in both models, so dropping a layer does not halve the work. On a
-# corpus this small the narrow draft learns too little, so the rest of the lab uses the **half-depth** draft. Real
-# systems use drafts much smaller than the target; the section on wall-clock time comes back to that.
+# corpus this small the narrow draft learns too little, so the rest of the lab uses the **half-depth** draft. The Hugging
+# Face guide cited above says assisted decoding works best when the assistant is significantly smaller than the main
+# model; the section on wall-clock time explains why.
 
 # %% [markdown] lang="zh"
 # ## 贪心推测解码
@@ -149,7 +150,7 @@ draft = candidates["half depth (d_model 96, 1 layer)"][0]
 #
 # 每个被接受的词元都等于目标模型在同样前文之后的 argmax，所以输出必然与目标模型自己逐个贪心生成的结果完全一样——前提是两种算法算出的
 # logits 相同。它们只在浮点舍入上有差别（一次算 $k+1$ 个位置与一次算 1 个位置，累加顺序不同，见 KV 缓存实验），
-# 只有当第一名与第二名的 logit 几乎相等时 argmax 才可能翻转；Chen 等在摘要里说目标分布"在硬件数值精度之内"得以保持，指的就是这一点。
+# 只有当第一名与第二名的 logit 几乎相等时 argmax 才可能翻转。Chen 等的摘要也写明了这一限定：目标分布"在硬件数值精度之内"得以保持。
 # 下面取 4 段留出文本的开头（各 8 个字）作提示，各生成 96 个词元，对 $k$ = 1、2、4、8 逐词元比较。
 
 # %% [markdown] lang="en"
@@ -170,8 +171,8 @@ draft = candidates["half depth (d_model 96, 1 layer)"][0]
 # Every accepted token equals the target's argmax after the same text, so the output must equal the target's own
 # one-by-one greedy output, provided both algorithms compute the same logits. They differ only in floating-point
 # rounding (scoring $k+1$ positions in one pass sums in a different order than scoring one; see the KV-cache lab), which
-# can flip an argmax only when the top two logits are nearly equal; this is what Chen et al.'s abstract means by
-# preserving the target distribution "within hardware numerics". Below, the first 8 characters of 4 held-out passages
+# can flip an argmax only when the top two logits are nearly equal. Chen et al.'s abstract states the same caveat: the
+# target distribution is preserved "within hardware numerics". Below, the first 8 characters of 4 held-out passages
 # serve as prompts, each is extended by 96 tokens, and the outputs are compared token by token for $k$ = 1, 2, 4 and 8.
 
 
@@ -285,7 +286,7 @@ print("output:", tok.decode(reference[0][0, PROMPT_LEN:]).replace("\n", "⏎"))
 # 这是 Leviathan 等论文分析中的公式。它随 $k$ 增长，但不会超过 $1/(1-\alpha)$：$\alpha$ 不高时，草稿起得再长也是浪费。
 # 下面用同样 4 个提示，分别以贪心和温度 1 的采样（采样规则见后文）跑 $k$ = 1、2、4、8，统计：
 #
-# - **接受率** = 被接受的草稿数 / 起草的草稿数。一轮中第一个草稿被拒后，后面的草稿不经检查就作废，所以即使 $\alpha$ 不变，
+# - **接受率** = 被接受的草稿数 / 起草的草稿数。一轮中一旦有草稿被拒，它后面的草稿不经检查就作废，所以即使 $\alpha$ 不变，
 #   这个比例也会随 $k$ 下降——那是白做的草稿计算；
 # - **每次目标前向的词元数** = 生成的词元数 / 目标前向次数（普通解码恰好是 1）；
 # - **省下的目标前向次数** = 普通解码的次数（每个词元一次，共 4 × 96 = 384 次）减去推测解码的次数。
@@ -491,7 +492,7 @@ for k in KS:
 # 两者约去，剩下 $\min(p(x), q(x)) + \max(0, p(x)-q(x)) = p(x)$。顺带得到：接受概率 $\beta = 1 - \mathrm{TV}(p, q)$，
 # 草稿越接近目标，接受得越多；这就是前面第一张表里的 $\sum_x \min(p(x), q(x))$。贪心是它的特例：$p$、$q$ 都是独热分布时，
 # 同一个词元才接受，剩余分布就是目标模型 argmax 的独热分布。推导对任何 $p$、$q$ 都成立，所以加了温度、top-k、top-p 时，
-# 只要 $p$、$q$ 分别取两个模型**处理后**的分布（$q$ 必须是草稿真正从中抽样的那个分布），输出就严格服从处理后的 $p$。
+# 只要 $p$ 取目标模型**处理后**的分布、$q$ 取草稿真正从中抽样的那个分布，输出就严格服从处理后的 $p$。
 #
 # **检验。** 对 4 个提示中的每一个，取温度 1 下目标模型的 $p$ 和草稿的 $q$，抽 $N$ = 200,000 个草稿 $x \sim q$，用上面的
 # `accept_or_resample` 处理，把输出的经验分布与 $p$ 比较总变差距离 $\mathrm{TV} = \tfrac12\sum_x |\hat p(x) - p(x)|$。
@@ -521,9 +522,9 @@ for k in KS:
 # get the acceptance probability $\beta = 1 - \mathrm{TV}(p, q)$: the closer the draft to the target, the more is
 # accepted; this is the $\sum_x \min(p(x), q(x))$ of the first table. Greedy decoding is the special case of one-hot
 # $p$ and $q$: a draft is accepted only if it is the same token, and the residual is the one-hot of the target's argmax.
-# The derivation holds for any $p$ and $q$, so with temperature, top-k or top-p the output follows the processed $p$
-# exactly, as long as $p$ and $q$ are both models' distributions **after** processing ($q$ must be the distribution the
-# draft actually sampled from).
+# The derivation holds for any $p$ and $q$, so with temperature, top-k or top-p the output follows the target's
+# processed distribution exactly, as long as $p$ is the target's distribution **after** processing and $q$ is the
+# distribution the draft actually sampled from.
 #
 # **The test.** For each of the 4 prompts, take the target's $p$ and the draft's $q$ at temperature 1, draw $N$ =
 # 200,000 drafts $x \sim q$, pass them through `accept_or_resample` above, and compare the output's empirical
@@ -599,7 +600,7 @@ plt.show()
 # 采样前通常先改一改目标分布。`labkit.next_token_probs` 实现了三个常用的旋钮：
 #
 # - **温度** $\tau$：$\mathrm{softmax}(z/\tau)$。$\tau < 1$ 让分布更尖，$\tau > 1$ 让分布更平，$\tau \to 0$ 就是贪心；
-#   无论 $\tau$ 取多少，每个词元的概率都不为 0；
+#   在数学上，无论 $\tau$ 取多少，每个词元的概率都不为 0；
 # - **top-k**：只保留概率最高的 $k$ 个词元再归一化（[Fan 等，arXiv:1805.04833](https://arxiv.org/abs/1805.04833) 用它生成故事），
 #   不管模型有多确定，候选数都是 $k$；
 # - **top-p**（核采样，[Holtzman 等，arXiv:1904.09751](https://arxiv.org/abs/1904.09751)）：保留累计概率刚达到 $p$ 的最少一组高概率词元。
@@ -615,7 +616,7 @@ plt.show()
 # knobs:
 #
 # - **temperature** $\tau$: $\mathrm{softmax}(z/\tau)$. $\tau < 1$ sharpens the distribution, $\tau > 1$ flattens it,
-#   $\tau \to 0$ is greedy; whatever $\tau$ is, no token's probability becomes 0;
+#   $\tau \to 0$ is greedy; mathematically, whatever $\tau$ is, no token's probability becomes 0;
 # - **top-k**: keep the $k$ most probable tokens and renormalise ([Fan et al., arXiv:1805.04833](https://arxiv.org/abs/1805.04833)
 #   used it to generate stories); however sure the model is, there are $k$ candidates;
 # - **top-p** (nucleus sampling, [Holtzman et al., arXiv:1904.09751](https://arxiv.org/abs/1904.09751)): keep the smallest
@@ -647,15 +648,16 @@ for name, kwargs in settings.items():
 # %% [markdown] lang="zh"
 # 温度只改变分布的形状：升温，熵增大、最可能词元的概率下降，但候选数始终是整个词表。top-k 的候选数恒为 $k$；
 # top-p 的候选数在不同位置之间相差很大，从一个到几百个都有。这个小模型很没把握（温度 1 时平均熵很高），所以 top-p 0.9 通常要留下几百个候选，
-# 这正是"按累计概率截断"与"按个数截断"的区别。三种设置都可以与推测采样组合：如上一节所说，两个模型的分布按同样的方式处理后再用那条规则即可。
+# 这正是"按累计概率截断"与"按个数截断"的区别。三种设置都可以与推测采样组合：如上一节所说，把 $p$ 换成目标模型处理后的分布、
+# $q$ 取草稿实际抽样所用的分布，再用那条规则即可。
 
 # %% [markdown] lang="en"
 # Temperature only changes the shape: warmer means higher entropy and a less likely top token, but the candidates are
 # always the whole vocabulary. top-k always has $k$ candidates; top-p's count varies widely from position to position,
 # from one to hundreds. This small model is very unsure (its mean entropy at temperature 1 is high), so top-p 0.9
 # typically keeps hundreds of candidates: that is the difference between cutting by cumulative probability and cutting by
-# count. All three combine with speculative sampling: as the previous section says, process both models' distributions
-# the same way and apply the rule to the results.
+# count. All three combine with speculative sampling: as the previous section says, apply the rule with $p$ the
+# target's processed distribution and $q$ the distribution the draft actually sampled from.
 
 # %% [markdown] lang="zh"
 # ## 检查

@@ -341,18 +341,19 @@ for name, model in (("reference", ref), (f"policy β={BETAS[0]}", policy)):
 # %% [markdown] lang="zh"
 # $\beta$ 越小，策略走得越远：KL 估计、被拒绝回答对数概率比的绝对值、带句号续写的比例，都随 $\beta$ 增大而减小。
 # 隐式奖励间隔则反过来随 $\beta$ 增大，因为间隔本身就乘了 $\beta$：间隔的大小不能跨 $\beta$ 比较"学到了多少"。
-# 三者在留出偏好对上的准确率都远高于 0.5。再看上面的采样：$\beta=0.1$ 的策略几乎每段续写都塞进句号，文字也更破碎——
-# 这就是 $\beta$ 太小的代价：策略为了拉开间隔偏离参考模型太远（过度优化、输出退化）；$\beta$ 太大，偏好又学得太少。
-# 实际训练中 $\beta$ 是一个要调的旋钮。
+# 三者在留出偏好对上的准确率都远高于 0.5，但行为变化差别很大：$\beta=0.1$ 的策略把句号塞进了绝大多数续写，离参考模型的分布也最远；
+# $\beta=2.0$ 的策略离参考模型最近，行为变化也最小（比例见上表和上面的采样）。
+# 准确率相近而偏离程度相差很大，所以实际训练中 $\beta$ 是一个要调的旋钮，调它时要同时看偏离参考模型的程度和生成结果，不能只看准确率。
 
 # %% [markdown] lang="en"
 # The smaller $\beta$, the further the policy moves: the KL estimate, the rejected answers' log-ratio in absolute value and the
 # share of continuations with a full stop all shrink as $\beta$ grows. The implicit reward margin does the opposite and grows
 # with $\beta$, because the margin itself is multiplied by $\beta$: margins cannot be compared across values of $\beta$ as a
-# measure of how much was learned. All three rank the held-out pairs far above 0.5. Now look at the samples above: the
-# $\beta=0.1$ policy pushes a full stop into almost every continuation, and its text is more broken. That is the price of
-# too small a $\beta$: the policy drifts too far from the reference to widen the margin (over-optimisation, degenerate
-# outputs); with too large a $\beta$ the preference is learned too little. In real training $\beta$ is a dial to tune.
+# measure of how much was learned. All three rank the held-out pairs far above 0.5, but their behaviour differs a lot: the
+# $\beta=0.1$ policy pushes a full stop into the great majority of its continuations and is the furthest from the
+# reference's distribution; the $\beta=2.0$ policy stays closest to the reference and changes its behaviour least (see the
+# table and the samples above). Similar accuracy with very different drift: that is why $\beta$ is a dial to tune in real
+# training, watching the drift from the reference and the generations, not the accuracy alone.
 
 # %% [markdown] lang="zh"
 # ## 检查
@@ -360,9 +361,10 @@ for name, model in (("reference", ref), (f"policy β={BETAS[0]}", policy)):
 # 断言：
 #
 # - 训练开始时（策略 = 参考模型）留出准确率恰好是 0.5；训练后每个 $\beta$ 的留出准确率都至少 0.8。
-#   留出偏好对的数量见上文（一百多对），准确率在 0.5 附近的标准误约为 $\sqrt{0.25/n}\approx0.04$，0.8 比随机水平高出 7 个标准误以上；
+#   留出偏好对的数量见上文（一百多对），准确率在 0.5 附近的标准误约为 $\sqrt{0.25/n}\approx0.04$，0.8 比随机水平高出约 7 个标准误；
 # - 在留出提示上，KL 估计随 $\beta$ 增大严格减小，被拒绝回答对数概率比的绝对值也严格减小（β 越小，离参考模型越远）；
-# - $\beta=0.1$ 的策略采样中带句号的比例比参考模型至少高 20 个百分点（行为确实变了）；
+#   隐式奖励间隔随 $\beta$ 严格增大（上文"间隔不能跨 β 比较"的依据）；
+# - $\beta=0.1$ 的策略采样中带句号的比例至少 80 %，比参考模型至少高 20 个百分点（行为确实变了）；
 # - $\beta=0.1$ 时被选中回答的平均对数概率比低于 0（上面那条"常见误区"在这次运行中确实出现）。
 
 # %% [markdown] lang="en"
@@ -372,11 +374,12 @@ for name, model in (("reference", ref), (f"policy β={BETAS[0]}", policy)):
 #
 # - at the start (policy = reference) the held-out accuracy is exactly 0.5; after training it is at least 0.8 for every
 #   $\beta$. The number of held-out pairs is printed above (over a hundred); near 0.5 the standard error of an accuracy is
-#   about $\sqrt{0.25/n}\approx0.04$, so 0.8 is more than 7 standard errors above chance;
+#   about $\sqrt{0.25/n}\approx0.04$, so 0.8 is about 7 standard errors above chance;
 # - on held-out prompts, the KL estimate strictly decreases as $\beta$ grows, and so does the rejected answers' log-ratio in
-#   absolute value (the smaller β, the further from the reference);
-# - the $\beta=0.1$ policy's samples contain a full stop at least 20 percentage points more often than the reference's (the
-#   behaviour did change);
+#   absolute value (the smaller β, the further from the reference); the implicit reward margin strictly increases with
+#   $\beta$ (why margins cannot be compared across values of β, above);
+# - at least 80 % of the $\beta=0.1$ policy's samples contain a full stop, at least 20 percentage points more than the
+#   reference's (the behaviour did change);
 # - with $\beta=0.1$ the chosen answers' mean log-ratio is below 0 (the common misconception above really shows in this run).
 
 # %%
@@ -388,8 +391,9 @@ for (b1, m1), (b2, m2) in zip(list(summary.items()), list(summary.items())[1:]):
     assert m1["kl"] > m2["kl"], f"KL estimate {m1['kl']:.2f} (beta={b1}) <= {m2['kl']:.2f} (beta={b2})"
     assert abs(m1["ratio_rejected"]) > abs(m2["ratio_rejected"]), (
         f"|rejected log-ratio| {abs(m1['ratio_rejected']):.2f} (beta={b1}) <= {abs(m2['ratio_rejected']):.2f} (beta={b2})")
+    assert m1["margin"] < m2["margin"], f"margin {m1['margin']:.3f} (beta={b1}) >= {m2['margin']:.3f} (beta={b2})"
 small = summary[BETAS[0]]
-assert small["rate"] >= ref_rate + 0.20, f"full stops in {small['rate']:.1%} of samples vs {ref_rate:.1%} for the reference"
+assert small["rate"] >= max(0.8, ref_rate + 0.20), f"full stops in {small['rate']:.1%} of samples vs {ref_rate:.1%} for the reference"
 assert small["ratio_chosen"] < 0, f"chosen log-ratio {small['ratio_chosen']:.2f} is not below 0"
 print("check passed: held-out accuracy 0.5 -> " + ", ".join(f"{m['accuracy']:.3f} (beta={b})" for b, m in summary.items())
       + "; KL estimate " + " > ".join(f"{m['kl']:.2f}" for m in summary.values())

@@ -64,8 +64,8 @@ setup_plots()
 # 它就是"预训练好的基座"，中文正文是它的**旧领域**。
 #
 # **新领域**是 `data/zh_en_corpus.tsv` 中的英文句子（由 `data/make_zh_en_corpus.py` 按模板生成，如 "I read a book at home yesterday."）。
-# 这些字符都在基座的词表里（手册正文夹杂着英文术语），但基座很少见到成句的英文，所以它在英文上的损失远高于中文。
-# 英文文本按位置切分：每 10 个 250 字符的块留出 1 块，与中文的切分方式相同。两个领域各有一份留出集，下面的"损失"都是留出集上的交叉熵（奈特/字符）。
+# 这些字符都在基座的词表里（手册正文夹杂着英文术语），但基座很少见到成句的英文。英文文本只用到几十个不同的字符，中文正文用到上千个
+# （下面打印出来），所以两个领域的损失数值不能直接横向比较，要看的是各自怎么变化。英文文本按位置切分：每 10 个 250 字符的块留出 1 块，与中文的切分方式相同。两个领域各有一份留出集，下面的"损失"都是留出集上的交叉熵（奈特/字符）。
 
 # %% [markdown] lang="en"
 # ## The base model and the new domain
@@ -75,9 +75,10 @@ setup_plots()
 #
 # The **new domain** is the English sentences of `data/zh_en_corpus.tsv` (written from templates by
 # `data/make_zh_en_corpus.py`, e.g. "I read a book at home yesterday."). Every one of their characters is in the base model's
-# vocabulary (the handbook's prose is sprinkled with English terms), but the base has seen little English in whole sentences,
-# so its loss on English is far higher than on Chinese. The English text is split by position like the Chinese: every 10th
-# block of 250 characters is held out. Each domain has its own held-out set; every "loss" below is the cross-entropy on a
+# vocabulary (the handbook's prose is sprinkled with English terms), but the base has seen little English in whole sentences.
+# The English text uses a few dozen distinct characters, the Chinese prose over a thousand (printed below), so the two
+# domains' losses cannot be compared with each other directly; what matters is how each one changes. The English text is
+# split by position like the Chinese: every 10th block of 250 characters is held out. Each domain has its own held-out set; every "loss" below is the cross-entropy on a
 # held-out set, in nats per character.
 
 # %%
@@ -91,6 +92,8 @@ en_train, en_held = torch.cat(en_train_blocks), torch.cat(en_held_blocks)
 
 print(f"base model trained in {history['seconds']:.1f} s")
 print(f"English corpus: {len(en_train):,} training and {len(en_held):,} held-out characters, e.g. {en_text[:64]!r}")
+print(f"distinct characters: {len(set(en_text))} in the English text, "
+      f"{len(set(zh_train.tolist()) | set(zh_held.tolist()))} in the Chinese prose")
 print(f"base model held-out loss: Chinese (old domain) {held_out_loss(base, zh_held, BLOCK):.3f}, "
       f"English (new domain) {held_out_loss(base, en_held, BLOCK):.3f} nats/char")
 
@@ -373,7 +376,7 @@ print(f"full fine-tuning changed {full_changed} of the {len(base_state)} tensors
 #
 # 合并前后在数学上是同一个函数，但浮点运算的顺序不同：未合并时先算 $x W_0^\top$ 和 $(xA^\top)B^\top$ 再相加，合并后一次乘 $x(W_0+\ldots)^\top$。
 # 所以比较 logits 时要带容差。float32 的相对精度约为 $6\times10^{-8}$，这里的 logits 绝对值约在 10 以内，经过两层网络，
-# 舍入差应在 $10^{-6}$ 量级；容差取 `TOL` = 1e-4，留出约 100 倍余量，又远小于 LoRA 训练带来的变化（上面英文损失的大幅下降）。
+# 舍入差应在 $10^{-6}$ 量级；容差取 `TOL` = 1e-4，留出约 100 倍余量，又远小于 LoRA 训练对 logits 的改变（下面一并打印）。
 
 # %% [markdown] lang="en"
 # ## Merging into the weights
@@ -386,7 +389,7 @@ print(f"full fine-tuning changed {full_changed} of the {len(base_state)} tensors
 # unmerged computes $x W_0^\top$ and $(xA^\top)B^\top$ and adds them, merged multiplies $x(W_0+\ldots)^\top$ once. So the
 # logits are compared with a tolerance. float32 has a relative precision of about $6\times10^{-8}$; the logits here are at most
 # about 10 in size and pass through two layers, so rounding differences should be of order $10^{-6}$. The tolerance `TOL` = 1e-4
-# leaves about 100 times that as margin and is still far below what LoRA training changed (the large drop in English loss above).
+# leaves about 100 times that as margin and is still far below how much LoRA training moved the logits (printed below too).
 
 # %%
 TOL = 1e-4
@@ -395,11 +398,12 @@ plain = GPT(tok.vocab_size, BLOCK).eval()
 plain.load_state_dict(merged.state_dict())  # strict: the same keys and shapes as an ordinary GPT
 x_eval = en_held[: 64 * BLOCK].view(64, BLOCK)
 with torch.no_grad():
-    unmerged_logits, merged_logits = lora_model(x_eval), plain(x_eval)
+    unmerged_logits, merged_logits, base_logits = lora_model(x_eval), plain(x_eval), base(x_eval)
 merge_diff = (merged_logits - unmerged_logits).abs().max().item()
 n_plain = sum(p.numel() for p in plain.parameters())
 print(f"merged model: {n_plain:,} parameters (base: {n_base:,}); max |logit difference| merged vs unmerged = "
       f"{merge_diff:.1e} (tolerance {TOL:.0e}); largest |logit| = {unmerged_logits.abs().max().item():.1f}")
+print(f"for scale: LoRA training moved the logits by up to {(unmerged_logits - base_logits).abs().max().item():.1f}")
 print(f"held-out English loss: unmerged {held_out_loss(lora_model, en_held, BLOCK):.4f}, "
       f"merged {held_out_loss(plain, en_held, BLOCK):.4f}")
 

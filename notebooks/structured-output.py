@@ -228,7 +228,8 @@ for doc, err in [(d, e) for d, e in zip(free_docs, free_errors) if e][:4]:
 #
 # 做法分两步：先把约束**编译**成自动机，再在解码的每一步用自动机的当前状态算出一个词表掩码。
 #
-# - **Outlines**（[Willard 与 Louf，arXiv:2307.09702](https://arxiv.org/abs/2307.09702)）把正则表达式（JSON Schema 先转成正则）变成有限状态机，
+# - **Outlines**（[Willard 与 Louf，arXiv:2307.09702](https://arxiv.org/abs/2307.09702)）把正则表达式变成有限状态机
+#   （JSON Schema 先由 [outlines-core](https://docs.rs/outlines-core) 转成正则），
 #   并**预先**为每个状态算好"哪些词元能走通"的索引，解码时每步只需查表。难点在于词元和文法符号不对齐：一个子词词元可能横跨好几个 JSON 符号，
 #   所以建索引时要让每个词元的字符串从每个状态出发在自动机上走一遍；
 # - **llama.cpp** 用 GBNF 文法约束输出，终结符是字符（Unicode 码点），也能把 JSON Schema 的一个子集转换成 GBNF；它的说明文档里，
@@ -241,7 +242,8 @@ for doc, err in [(d, e) for d, e in zip(free_docs, free_errors) if e][:4]:
 # 逐词表检查，下面会量出它的代价。
 #
 # 编译器只处理本实验用到的关键字：对象（所有属性必填、不允许额外属性、按 schema 中的顺序输出、紧凑格式）、带锚定 `pattern` 的字符串、
-# 带 `minimum`/`maximum` 的整数（直接列出所有取值）、`enum`。属性顺序固定、不留空白，是约束引擎常见的做法：合法文档的集合比 schema 允许的更窄，但每一条都符合 schema。
+# 带 `minimum`/`maximum` 的整数（直接列出所有取值）、`enum`。属性按 schema 中的顺序输出，llama.cpp 转换出的文法也是这样（见其文档中的示例）；
+# Outlines 允许自定义属性之间的空白，这里干脆不留空白。合法文档的集合因此比 schema 接受的更窄，但每一条都符合 schema。
 
 # %% [markdown] lang="en"
 # ## The idea of constrained decoding
@@ -250,9 +252,10 @@ for doc, err in [(d, e) for d, e in zip(free_docs, free_errors) if e][:4]:
 # vocabulary from the automaton's current state.
 #
 # - **Outlines** ([Willard & Louf, arXiv:2307.09702](https://arxiv.org/abs/2307.09702)) turns a regular expression (a JSON
-#   Schema is first converted to one) into a finite-state machine and **precomputes**, for each state, an index of the tokens
-#   that can be taken, so each step is a look-up. The hard part is that tokens and grammar symbols do not line up: one subword
-#   token may span several JSON symbols, so building the index walks each token's string through the automaton from every state;
+#   Schema is first converted to one by [outlines-core](https://docs.rs/outlines-core)) into a finite-state machine and
+#   **precomputes**, for each state, an index of the tokens that can be taken, so each step is a look-up. The hard part is
+#   that tokens and grammar symbols do not line up: one subword token may span several JSON symbols, so building the index
+#   walks each token's string through the automaton from every state;
 # - **llama.cpp** constrains output with GBNF grammars whose terminals are characters (Unicode code points), and converts a
 #   subset of JSON Schema to GBNF; in its guide, an integer's `minimum`/`maximum` is spelled out as digit-by-digit character
 #   ranges ([llama.cpp: GBNF Guide](https://github.com/ggml-org/llama.cpp/blob/master/grammars/README.md));
@@ -267,7 +270,8 @@ for doc, err in [(d, e) for d, e in zip(free_docs, free_errors) if e][:4]:
 #
 # The compiler handles only the keywords used here: objects (every property required, no others allowed, written in the
 # schema's order, compact), strings with an anchored `pattern`, integers with `minimum`/`maximum` (by listing every value), and
-# `enum`. A fixed property order and no whitespace are common choices in constraint engines: the set of documents allowed is
+# `enum`. Properties come in the schema's order, as in the grammars llama.cpp generates (see the example in its guide);
+# Outlines lets the whitespace between them be customised, and here there is none. The set of documents allowed is therefore
 # narrower than what the schema accepts, but every one of them conforms to the schema.
 
 

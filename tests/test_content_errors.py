@@ -95,7 +95,7 @@ def test_glossary_duplicates_and_unknown_questions(tmp_path, monkeypatch):
 def test_a_reading_path_naming_an_unknown_item(tmp_path, monkeypatch):
     text = (DOCS / "paths.yml").read_text(encoding="utf-8").replace("    - q-what-is-llm\n", "    - q-nowhere\n", 1)
     (tmp_path / "paths.yml").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(consistency, "PATHS_FILE", tmp_path / "paths.yml")
+    monkeypatch.setattr(consistency, "READING_PATHS", tmp_path / "paths.yml")
     found = consistency.paths(registry.load())
     assert any("names 'q-nowhere', which is not a question or `lab:` in docs/registry.yml" in p for p in found), found
 

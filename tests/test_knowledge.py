@@ -26,7 +26,7 @@ def test_questions_json_is_valid_and_complete(site, lang):
     hosted = build.load("zh").site_url
     for q in data["questions"]:
         for l in ("zh", "en"):
-            assert q["title"][l] == knowledge.titles(l)[q["id"]]
+            assert q["title"][l] == registry.titles(l)[q["id"]]
             local = site / urlsplit(q["url"][l].removeprefix(hosted)).path
             assert f'id="{q["id"]}"' in (local / "index.html").read_text(encoding="utf-8"), q["url"][l]
 

@@ -111,10 +111,10 @@ def test_index_is_prose_first_without_ui_strings_or_code(indexes, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_question_is_an_entry_with_its_title_and_first_line(indexes, lang):
-    from handbook import knowledge, registry
+    from handbook import registry
 
     entries = {d[1].split("#")[1]: d for d in indexes[lang]["docs"] if d[0] == "q"}
-    titles = knowledge.titles(lang)
+    titles = registry.titles(lang)
     assert set(entries) == set(registry.load().questions)
     for qid, (kind, location, title, text, page, start, end, cut) in entries.items():
         assert title == titles[qid].replace("*", "").replace("`", ""), qid

@@ -1,17 +1,16 @@
 """Every way the content files can disagree with each other, found by the build before it uses them
 (the plugin's on_config), each reported as one sentence that names the file and says what to fix:
 the registry and the chapters of both languages, the labs listed and the lab sources, the glossary,
-the reading paths and the redirects."""
+the reading paths, the redirects, and every question's key points and follow-ups."""
 from __future__ import annotations
 
 from collections import Counter
 
-from . import glossary, lab_sources, registry
+from . import glossary, lab_sources, practice, registry
 from .content import ContentError, read_yaml, where
 from .markdown_model import Page
-from .paths import DOCS, LANGS, lang_dir
+from .paths import DOCS, LANGS, READING_PATHS, lang_dir
 
-PATHS_FILE = DOCS / "paths.yml"
 REDIRECTS_FILE = DOCS / "redirects.yml"
 
 
@@ -21,6 +20,8 @@ def problems() -> list[str]:
     except ContentError as exc:
         return [str(exc)]
     out = registry.problems(reg) + chapters(reg) + labs(reg) + glossary_problems(reg) + paths(reg)
+    if not out:  # key points and follow-ups are read per question: only once the chapters agree with the registry
+        out += practice.problems()
     try:
         redirects = read_yaml(REDIRECTS_FILE) or {}
         if not isinstance(redirects, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in redirects.items()):
@@ -127,10 +128,10 @@ def glossary_problems(reg: registry.Registry) -> list[str]:
 def paths(reg: registry.Registry) -> list[str]:
     """Each reading path has its titles and intros in both languages and names only registry items."""
     try:
-        data = read_yaml(PATHS_FILE)
+        data = read_yaml(READING_PATHS)
     except ContentError as exc:
         return [str(exc)]
-    name, out = where(PATHS_FILE), []
+    name, out = where(READING_PATHS), []
     if not isinstance(data, list):
         return [f"{name}: must be a list of paths (`- id: ...`)"]
     for n, path in enumerate(data, 1):

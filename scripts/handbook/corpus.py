@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from . import knowledge, registry
+from . import registry
 from .markdown_model import Page
 from .paths import LANGS, NOTEBOOKS, lang_dir
 
@@ -18,7 +18,7 @@ QUESTIONS_FILE = NOTEBOOKS / "data" / "handbook_questions.json"
 def write() -> list:
     reg = registry.load()
     texts, questions = {lang: [] for lang in LANGS}, []
-    titles = {lang: knowledge.titles(lang) for lang in LANGS}
+    titles = {lang: registry.titles(lang) for lang in LANGS}
     for chapter in reg.chapters:
         pages = {lang: Page.read(lang_dir(lang) / "chapters" / f"{chapter['slug']}.md") for lang in LANGS}
         for lang, page in pages.items():

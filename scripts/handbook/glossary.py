@@ -38,9 +38,9 @@ def anchor(term: dict) -> str:
 
 def page(lang: str) -> str:
     """The glossary page: a row per term with an id, linking the questions that explain the term."""
-    from . import knowledge, registry
+    from . import registry
 
-    reg, names = registry.load(), knowledge.titles(lang)
+    reg, names = registry.load(), registry.titles(lang)
     rows = []
     for t in terms():
         first, second = (t["zh"], t["en"]) if lang == "zh" else (t["en"], t["zh"])

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 
 
-from . import consistency, lab_sources, registry
+from . import lab_sources, practice, registry, urls
 from .content import read_yaml
 from .markdown_model import Page
-from .paths import lang_dir
+from .paths import READING_PATHS, lang_dir
 
 DIFFICULTY = {
     "zh": {"basic": "基础", "intermediate": "进阶", "advanced": "高级"},
@@ -23,8 +23,10 @@ TEXT = {
     "zh": {
         "bank_title": "题库",
         "bank_intro": "全书每一道题，按主题分组。在多篇文章里重复出现的题只列一次，后面给出它的所有位置。"
-                      "难度分三级：基础、进阶、高级。下面的筛选需要 JavaScript；没有 JavaScript 时列表完整显示。",
-        "also": "也见：", "all_topics": "全部主题", "all_levels": "全部难度", "shown": "显示 {n} / {total} 道题",
+                      "难度分三级：基础、进阶、高级。你在练习模式或[模拟面试](practice.md)中的自评显示在题目旁，可以只看“还没掌握”的题。"
+                      "下面的筛选需要 JavaScript；没有 JavaScript 时列表完整显示。",
+        "also": "也见：", "all_topics": "全部主题", "all_levels": "全部难度", "all_progress": "全部进度",
+        "todo": "还没掌握", "unseen": "未自评过", "shown": "显示 {n} / {total} 道题",
         "article": "文章 {a}", "errata_title": "勘误表",
         "errata_intro": "本手册对原文所做的每一处更正，按章节排列。每条引用原文的说法，并链接到给出正确答案的题目。共 {n} 处。",
         "fix": "更正", "paths_title": "阅读路径",
@@ -35,8 +37,10 @@ TEXT = {
         "bank_title": "Question bank",
         "bank_intro": "Every question in the handbook, grouped by topic. A question asked in several articles is listed once, "
                       "with all the places it is asked. Difficulty has three levels: basic, intermediate, advanced. "
-                      "The filter below needs JavaScript; without it the full list shows.",
-        "also": "also asked in:", "all_topics": "All topics", "all_levels": "All levels", "shown": "{n} of {total} questions shown",
+                      "Your self-grades from practice mode or the [mock interview](practice.md) show beside each question, and you can "
+                      "list only the ones you do not know yet. The filter below needs JavaScript; without it the full list shows.",
+        "also": "also asked in:", "all_topics": "All topics", "all_levels": "All levels", "all_progress": "All progress",
+        "todo": "Not known yet", "unseen": "Never graded", "shown": "{n} of {total} questions shown",
         "article": "article {a}", "errata_title": "Errata",
         "errata_intro": "Every correction this handbook makes to the original articles, chapter by chapter. Each quotes the "
                         "article's claim and links the question that gives the right answer. {n} in all.",
@@ -46,16 +50,6 @@ TEXT = {
         "read": "about {m} min to read", "run": "about {s} s to run", "total": "In all: about {m} min of reading and {s} s of running labs.",
     },
 }
-
-
-def _clean_title(text: str) -> str:
-    return re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text).strip()
-
-
-def titles(lang: str) -> dict[str, str]:
-    """Question id -> its heading text (without the article's numbering), read from the chapters."""
-    reg = registry.load()
-    return {qid: _clean_title(t) for c in reg.chapters for qid, t in registry.chapter_questions(lang, c["slug"])}
 
 
 EDITORIAL_LABEL = {"zh": "本手册编写", "en": "written for this handbook"}
@@ -75,7 +69,7 @@ def _link(q: registry.Question, title: str, prefix: str = "") -> str:
 
 
 def question_bank(lang: str) -> str:
-    reg, names, t = registry.load(), titles(lang), TEXT[lang]
+    reg, names, t = registry.load(), registry.titles(lang), TEXT[lang]
     out = [f"# {t['bank_title']}", "", t["bank_intro"], "", _filter_form(lang, reg), ""]
     for topic, label in reg.topics.items():
         canon = [q for q in reg.questions.values() if q.topic == topic and not q.same_as]
@@ -84,7 +78,7 @@ def question_bank(lang: str) -> str:
         out += [f"## {label[lang]} {{#topic-{topic}}}", ""]
         for q in canon:
             group = [reg.questions[i] for i in registry.same_question_group(reg, q.id) if i != q.id]
-            line = (f"- {_link(q, names[q.id])}{{: data-topic=\"{q.topic}\" data-difficulty=\"{q.difficulty}\" }}"
+            line = (f"- {_link(q, names[q.id])}{{: data-qid=\"{q.id}\" data-topic=\"{q.topic}\" data-difficulty=\"{q.difficulty}\" }}"
                     f" · {DIFFICULTY[lang][q.difficulty]} · {source_label(q, lang)}")
             if group:
                 line += f" · {t['also']} " + ", ".join(_link(o, source_label(o, lang)) for o in group)
@@ -103,6 +97,8 @@ def _filter_form(lang: str, reg) -> str:
         f'<form class="qbank-filter" data-shown="{html.escape(t["shown"])}">'
         f'<select name="topic" aria-label="{t["all_topics"]}"><option value="">{t["all_topics"]}</option>{topics}</select> '
         f'<select name="difficulty" aria-label="{t["all_levels"]}"><option value="">{t["all_levels"]}</option>{levels}</select> '
+        f'<select name="progress" aria-label="{t["all_progress"]}"><option value="">{t["all_progress"]}</option>'
+        f'<option value="todo">{t["todo"]}</option><option value="unseen">{t["unseen"]}</option></select> '
         f'<output></output></form>'
     )
 
@@ -138,7 +134,7 @@ def _first_sentence(text: str) -> str:
 
 
 def errata(lang: str) -> str:
-    reg, names, t = registry.load(), titles(lang), TEXT[lang]
+    reg, names, t = registry.load(), registry.titles(lang), TEXT[lang]
     found = corrections(lang)
     out = [f"# {t['errata_title']}", "", t["errata_intro"].format(n=len(found)), ""]
     chapter_titles = {c["slug"]: c["title"] for c in reg.part(1)}
@@ -146,7 +142,7 @@ def errata(lang: str) -> str:
         items = [c for c in found if c.chapter == chapter["slug"]]
         if not items:
             continue
-        page_title = _page_title(lang, chapter["slug"])
+        page_title = registry.page_title(lang, chapter["slug"])
         out += [f"## {page_title} {{#{chapter['slug']}}}", "", f"《{chapter_titles[chapter['slug']]}》" if lang == "zh" else f"*{chapter_titles[chapter['slug']]}*", ""]
         colon = "：" if lang == "zh" else ":"
         for c in items:
@@ -156,11 +152,6 @@ def errata(lang: str) -> str:
             out.append(f"- {where}  \n  {CORRECTION[lang][1]} “{claim}”  \n  **{t['fix']}{colon}** {_first_sentence(c.fix)}")
         out.append("")
     return "\n".join(out)
-
-
-def _page_title(lang: str, slug: str) -> str:
-    page = Page.read(lang_dir(lang) / "chapters" / f"{slug}.md")
-    return next(h.text for h in page.headings if h.level == 1)
 
 
 def _reading_minutes(prose: str, lang: str) -> int:
@@ -184,9 +175,9 @@ def lab_seconds(lang: str, slug: str) -> int:
 
 
 def reading_paths(lang: str) -> str:
-    reg, names, t = registry.load(), titles(lang), TEXT[lang]
+    reg, names, t = registry.load(), registry.titles(lang), TEXT[lang]
     out = [f"# {t['paths_title']}", "", t["paths_intro"], ""]
-    for path in read_yaml(consistency.PATHS_FILE):
+    for path in read_yaml(READING_PATHS):
         out += [f"## {path[lang]['title']} {{#{path['id']}}}", "", path[lang]["intro"], ""]
         # an ordered list drawn as a checklist (handbook.css): printable, with no form controls that do nothing
         out += ['<div class="checklist" markdown>', ""]
@@ -213,13 +204,15 @@ def hosted_root(site_url: str, lang: str) -> str:
 
 
 def export(root: str) -> dict:
-    """questions.json: every question with both titles and URLs, its metadata and its labs."""
+    """questions.json: every question with both titles and URLs, its metadata, its labs, and its key points
+    and follow-ups (inline Markdown; a follow-up with the URL where the handbook answers it)."""
     reg = registry.load()
-    names = {lang: titles(lang) for lang in ("zh", "en")}
+    names = {lang: registry.titles(lang) for lang in ("zh", "en")}
+    drills = {lang: practice.all_questions(lang) for lang in ("zh", "en")}
     url = {"zh": root, "en": root + "en/"}
     chapter_titles = {c["slug"]: c.get("title") for c in reg.chapters}
     return {
-        "version": 1,
+        "version": 2,
         "questions": [
             {
                 "id": q.id,
@@ -232,6 +225,9 @@ def export(root: str) -> dict:
                            {"article": q.article, "article_title": chapter_titles[q.chapter], "section": q.section}),
                 "labs": [{"slug": s, "url": {lang: f"{url[lang]}labs/{s}/" for lang in ("zh", "en")}} for s in q.labs],
                 "same_as": q.same_as,
+                "key_points": {lang: list(drills[lang][q.id].key_points) for lang in ("zh", "en")},
+                "follow_ups": {lang: [{"text": f.text, "url": url[lang] + urls.site_path(f.target) if f.target else None}
+                                      for f in drills[lang][q.id].follow_ups] for lang in ("zh", "en")},
             }
             for q in reg.questions.values()
         ],

@@ -10,6 +10,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+import sysconfig
 
 from .paths import ROOT
 
@@ -29,7 +30,10 @@ def locked() -> dict[str, str]:
 
 
 def installed() -> dict[str, str]:
-    return {_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    """What the environment's site-packages hold (not what a running process happens to see: importing
+    jieba puts setuptools' vendored packages on sys.path)."""
+    folders = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    return {_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=folders)}
 
 
 def differences() -> list[str]:

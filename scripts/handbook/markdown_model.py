@@ -76,6 +76,22 @@ class Section:
 
 
 @functools.lru_cache(maxsize=1)
+def _renderer() -> MarkdownIt:
+    """For short inline Markdown shown outside the pages (practice page, Anki decks): math as MathML."""
+    from .mathml import to_mathml
+
+    md = MarkdownIt("commonmark").use(dollarmath_plugin)
+    # the formula as bare MathML, as on the chapter pages (the plugin would wrap it in a span of its own)
+    md.add_render_rule("math_inline", lambda self, tokens, idx, options, env: to_mathml(tokens[idx].content, False))
+    return md
+
+
+def render_inline(markdown: str) -> str:
+    """One line of inline Markdown as HTML (links, code, emphasis, $math$)."""
+    return _renderer().renderInline(markdown)
+
+
+@functools.lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     return (MarkdownIt("commonmark").enable("table")
             .use(admon_plugin).use(dollarmath_plugin).use(footnote_plugin).use(deflist_plugin))

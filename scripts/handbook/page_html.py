@@ -103,7 +103,33 @@ def add_copy_buttons(soup: BeautifulSoup, page_url: str, lang: str) -> None:
         heading.append(button)
 
 
-def article(html: str, lang: str, page_url: str | None) -> str:
+PROMPT = ("题目：", "Question:")   # Part 1 restates the article's question before the answer
+_HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+
+
+def mark_for_practice(soup: BeautifulSoup, canonical: dict[str, str]) -> None:
+    """What the practice mode hides until the reader reveals it: every element of a question's section
+    but its prompt (data-prompt: Part 1's restated question) gets data-q (the question) and a class naming
+    its part (q-answer, q-points for the key points, q-followups); the heading gets data-canon, the id
+    under which a self-grade is kept (one per group of repeated questions). Without JavaScript nothing
+    is hidden."""
+    for heading in soup.find_all(["h2", "h3"], id=lambda i: bool(i) and i.startswith("q-")):
+        qid = heading["id"]
+        heading["data-canon"] = canonical.get(qid, qid)
+        stop = _HEADINGS[: _HEADINGS.index(heading.name) + 1]
+        for el in heading.find_next_siblings():
+            if el.name in stop:
+                break
+            if el.name == "p" and el.get_text().strip().startswith(PROMPT):
+                el["data-prompt"] = qid
+                continue
+            classes = el.get("class", [])
+            part = "q-points" if "keypoints" in classes else "q-followups" if "followups" in classes else "q-answer"
+            el["data-q"] = qid
+            el["class"] = [*classes, part]
+
+
+def article(html: str, lang: str, page_url: str | None, canonical: dict[str, str]) -> str:
     """A Markdown page's content; `page_url` (the page's hosted URL) for a chapter, None otherwise."""
     soup = _parse(html)
     render_math(soup)
@@ -111,6 +137,7 @@ def article(html: str, lang: str, page_url: str | None) -> str:
     if page_url:
         add_tooltips(soup, lang)
         add_copy_buttons(soup, page_url, lang)
+        mark_for_practice(soup, canonical)
     return str(soup)
 
 

@@ -7,6 +7,7 @@ NOTEBOOKS = ROOT / "notebooks"
 CACHE = ROOT / ".cache"
 SITE = ROOT / "site"
 SITE_OFFLINE = ROOT / "site-offline"
+READING_PATHS = DOCS / "paths.yml"
 LANGS = ("zh", "en")          # zh first: the source language, served at the site root
 
 

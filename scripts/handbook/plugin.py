@@ -15,7 +15,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
-from . import consistency, glossary, knowledge, lab_sources, notebook_pages, page_html, registry, search_index, urls
+from . import anki, consistency, glossary, knowledge, lab_sources, notebook_pages, page_html, practice_page, registry, search_index, urls
 from .markdown_model import Page
 from .paths import LANGS, lang_dir
 
@@ -111,7 +111,7 @@ class HandbookPlugin(BasePlugin):
             {t["chapters"]: [f"chapters/{c['slug']}.md" for c in reg.part(1)]},
             *([{t["part2"]: [f"chapters/{c['slug']}.md" for c in reg.part(2)]}] if reg.part(2) else []),
             {t["labs"]: ["labs/index.md", *[f"labs/{slug}.ipynb" for slug in reg.labs]]},
-            {t["reference"]: ["questions.md", "paths.md", "errata.md", "glossary.md"]},
+            {t["reference"]: ["questions.md", "practice.md", "paths.md", "errata.md", "glossary.md"]},
         ]
         if lang == "zh":
             glossary.teach_segmenter()
@@ -136,6 +136,8 @@ class HandbookPlugin(BasePlugin):
                 )
         for src_uri, make in GENERATED.items():
             files.append(File.generated(config, src_uri, content=make(lang)))
+        files.append(File.generated(config, "practice.md", content=practice_page.page(lang, config.use_directory_urls)))
+        files.append(File.generated(config, anki.file_name(lang), content=anki.package(lang, config.site_url)))
         return files
 
     def on_page_markdown(self, markdown, *, page, config, files):
@@ -147,6 +149,7 @@ class HandbookPlugin(BasePlugin):
         # the handbook's own index replaces Material's (search_index.py): Material's search plugin skips the
         # page (documented front matter) instead of parsing its HTML for an index nobody loads
         page.meta["search"] = {"exclude": True}
+        page.meta["practice"] = page.file.src_uri.startswith("chapters/") or page.file.src_uri in ("questions.md", "practice.md")
         where = f"docs/{lang}/{page.file.src_uri}"
         parsed = Page(markdown, where)
         if not page.file.generated_by:
@@ -163,7 +166,9 @@ class HandbookPlugin(BasePlugin):
             except page_html.LabLinkError as exc:
                 raise PluginError(str(exc)) from exc
         chapter_url = _twins(page, config)[lang] if page.file.src_uri.startswith("chapters/") else None
-        return page_html.article(html, lang, chapter_url) + _moved_questions(page, files)
+        reg = registry.load()
+        canonical = {q.id: q.same_as or q.id for q in reg.questions.values()}
+        return page_html.article(html, lang, chapter_url, canonical) + _moved_questions(page, files)
 
     def on_page_context(self, context, *, page, config, nav):
         """Edit links to the real sources."""

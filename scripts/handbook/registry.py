@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,3 +125,18 @@ def chapter_questions(lang: str, slug: str) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     return [(h.id, h.text) for h in Page.read(path).questions()]
+
+
+def clean_title(text: str) -> str:
+    """A question heading's text without the article's numbering (`3. ` or `练习 2：`)."""
+    return re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text).strip()
+
+
+def titles(lang: str) -> dict[str, str]:
+    """Question id -> its heading text (without the article's numbering), read from the chapters."""
+    return {qid: clean_title(t) for c in load().chapters for qid, t in chapter_questions(lang, c["slug"])}
+
+
+def page_title(lang: str, slug: str) -> str:
+    """A chapter's title: its first-level heading."""
+    return next(h.text for h in Page.read(lang_dir(lang) / "chapters" / f"{slug}.md").headings if h.level == 1)

@@ -76,8 +76,7 @@ def _snippet(text: str, paragraphs: list[str], lang: str) -> tuple[int, int, boo
 
 def _clean_title(text: str) -> str:
     """A heading's text without the article's numbering and inline markup."""
-    text = re.sub(r"^(?:练习\s*|Exercise\s*)?\d+[.、:：]\s*", "", text)
-    return re.sub(r"[*`]", "", text).strip()
+    return re.sub(r"[*`]", "", registry.clean_title(text)).strip()
 
 
 class _Builder:

@@ -22,7 +22,7 @@ def redirects() -> dict[str, str]:
     return read_yaml(REDIRECTS) or {}
 
 
-def _md_to_url(src: str) -> str:
+def site_path(src: str) -> str:
     """`chapters/a.md#q-x` -> `chapters/a/#q-x` (directory URLs, as hosted)."""
     path, _, anchor = src.partition("#")
     path = re.sub(r"(^|/)index\.(md|ipynb)$", r"\1", path)
@@ -52,7 +52,7 @@ def covered(site: Path) -> set[str]:
     out = set()
     for old in redirects():
         for prefix in ("/", "/en/"):
-            out.add(prefix + _md_to_url(old))
+            out.add(prefix + site_path(old))
     return out
 
 

@@ -74,27 +74,4 @@
       focusScrollers(document);
     }
   })();
-
-  /* Question bank filter (its controls are hidden without JavaScript): hides non-matching items. */
-  var form = document.querySelector("form.qbank-filter");
-  if (form) {
-    var items = Array.prototype.map.call(form.parentNode.querySelectorAll("li > a[data-topic]"), function (a) {
-      return { li: a.parentNode, topic: a.dataset.topic, level: a.dataset.difficulty };
-    });
-    var apply = function () {
-      var topic = form.topic.value, level = form.difficulty.value, shown = 0;
-      items.forEach(function (item) {
-        var ok = (!topic || item.topic === topic) && (!level || item.level === level);
-        item.li.hidden = !ok;
-        shown += ok ? 1 : 0;
-      });
-      form.parentNode.querySelectorAll("h2[id^='topic-']").forEach(function (h) {
-        var list = h.nextElementSibling;
-        h.hidden = !!list && !list.querySelector("li:not([hidden])");
-      });
-      form.querySelector("output").textContent = form.dataset.shown.replace("{n}", shown).replace("{total}", items.length);
-    };
-    form.addEventListener("change", apply);
-    apply();
-  }
 })();

@@ -59,7 +59,7 @@
 
   /* three buttons that grade a question, showing the current grade */
   function grader(id) {
-    var box = el("div", { class: "q-grades", role: "group", "aria-label": T.grade });
+    var box = el("div", { class: "q-grades", role: "group", "aria-label": T.grade, "data-question": id });
     GRADES.forEach(function (g) {
       var b = el("button", { type: "button", "data-grade": g, "aria-pressed": String(gradeOf(id) === g) }, T[g]);
       b.addEventListener("click", function () {

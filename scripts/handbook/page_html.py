@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup, Comment, NavigableString
 from . import glossary, mathml, plots
 from .paths import CACHE
 
-FORMAT_VERSION = "1"     # bump when what notebook() produces changes, so cached lab pages are redone
+FORMAT_VERSION = "2"     # bump when what notebook() produces changes, so cached lab pages are redone
 PAGE_CACHE = CACHE / "pages"
 SHARED_CSS = "assets/stylesheets/jupyter.css"
 COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
@@ -250,6 +250,12 @@ def _slim_notebook(html: str, page, targets: dict[str, str], lang: str, heading_
         elif not el.get("alt") or el["alt"] == NBCONVERT_ALT:
             el["alt"] = PLOT_ALT[lang].format(section=section)
     published = plots.extract(soup, base)
+
+    # nbconvert's copy buttons: a stray "," attribute, and an aria-label on an element with no role (Nu Html Checker)
+    for copy in soup.find_all("clipboard-copy"):
+        copy.attrs.pop(",", None)
+        copy.attrs.setdefault("role", "button")
+        copy.attrs.setdefault("tabindex", "0")
 
     # pandas' empty top-left header cell of a DataFrame heads nothing (axe: empty-table-header)
     for table in soup.find_all("table", class_="dataframe"):

@@ -9,6 +9,12 @@
     if (target) location.replace(new URL(target, location.href).href);
   }
 
+  /* Material's drawer and search toggles are checkboxes; a browser that restores form state on Back would
+     reopen them (Material's own autocomplete="off" on them is not valid HTML: see overrides/base.html). */
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("input.md-toggle[data-md-toggle]").forEach(function (toggle) { toggle.checked = false; });
+  });
+
   /* The language selector links the same page in the other language (built into the href); here we
      add the current #anchor, and stop Material's own handler, which looks pages up in sitemap.xml and
      falls back to the home page when that cannot be fetched (always, from file://). */

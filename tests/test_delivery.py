@@ -3,8 +3,12 @@ the release zip. Parsed here so the workflow cannot drift from scripts/ without 
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -63,9 +67,23 @@ def test_pages_are_built_by_scripts_run_build_for_the_hosted_url_then_deployed(w
 def test_a_version_tag_attaches_the_release_zip(workflow):
     _, job, _ = job_running(workflow, "scripts/run release")
     assert ci_job(workflow) in needs(job) and "refs/tags/v" in job["if"]
-    pattern = step_using(job, "softprops/action-gh-release")["with"]["files"]
+    attach = next(s for s in job["steps"] if "gh release create" in s.get("run", ""))
+    pattern = re.search(r"(dist/\S+\.zip)", attach["run"]).group(1)
     zip_name = (release.DIST / f"handbook-offline-{release.project()['version']}.zip").relative_to(ROOT).as_posix()
     assert fnmatch.fnmatch(zip_name, pattern), f"{pattern} does not match {zip_name}"
+    assert attach["env"]["GH_TOKEN"] == "${{ github.token }}" and job["permissions"] == {"contents": "write"}
+
+
+def test_the_workflow_cannot_be_hijacked():
+    """zizmor (offline) finds nothing at medium severity or above: actions pinned to full commit SHAs, no
+    credentials persisted in checkouts, no cache a pull request could poison."""
+    out = subprocess.run([str(Path(sys.executable).with_name("zizmor")), "--offline", "--min-severity", "medium",
+                          "--format", "json", str(GITHUB)], capture_output=True, text=True, check=False)
+    findings = json.loads(out.stdout)
+    assert out.returncode == 0 and findings == [], [f"{f['ident']}: {f['desc']}" for f in findings]
+    workflows = (GITHUB / "workflows" / "pages.yml").read_text(encoding="utf-8")
+    pinned = re.findall(r"uses: ([\w./-]+)@([0-9a-f]{40}) # v[\d.]+$", workflows, re.M)
+    assert len(pinned) == workflows.count("uses: ") - workflows.count("uses: ./"), "every action is pinned, with its version"
 
 
 def test_ci_python_is_the_one_pyproject_requires():

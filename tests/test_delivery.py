@@ -91,3 +91,13 @@ def test_ci_python_is_the_one_pyproject_requires():
     version = step_using(action["runs"], "actions/setup-python")["with"]["python-version"]
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
     assert re.match(rf">={re.escape(version)}(,|$)", requires), f"CI sets up Python {version}, pyproject needs {requires}"
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    """A contributor has everything in the clone: no path into a sibling folder or this machine."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = re.compile(r"\.\./shared|/work/|\.\./\.\./(?!\.\.)\w")
+    found = [f"{name}: {m.group(0)}" for name in tracked
+             if not name.endswith((".lock", ".json", ".txt", ".tsv")) and name != "tests/test_delivery.py"  # it names them
+             for m in [outside.search((ROOT / name).read_text(encoding="utf-8", errors="replace"))] if m]
+    assert not found, found

@@ -251,3 +251,11 @@ def test_the_practice_page_and_a_chapter_in_practice_mode_pass_axe(browser, serv
     found["chapter"] = _axe(pg, ["wcag2a", "wcag2aa", "best-practice"], off=("scrollable-region-focusable",))
     context.close()
     assert not any(found.values()), found
+
+
+def test_practice_javascript_and_css_fit_their_budget():
+    import gzip
+
+    assets = DOCS / "overrides" / "assets"
+    size = sum(len(gzip.compress((assets / p).read_bytes(), 9)) for p in ("javascripts/practice.js", "stylesheets/practice.css"))
+    assert size <= 10 * 1024, f"practice JavaScript and CSS are {size / 1024:.1f} KB gzip, over 10 KB"

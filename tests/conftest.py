@@ -3,6 +3,7 @@ the network cut off; and the headless browser the browser tests share."""
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -91,6 +92,22 @@ def any_site(request, site, offline_site) -> Path:
 
 def lang_root(root: Path, lang: str) -> Path:
     return build.site_dir(lang, root)
+
+
+@pytest.fixture
+def chapter_copy(tmp_path, monkeypatch):
+    """Copies of both languages' chapters that the given modules read instead of docs/ (their lang_dir
+    points at the copy): returns the copy's root, for a test to break one thing in it."""
+    from handbook.paths import DOCS
+
+    def copy(*modules):
+        for lang in LANGS:
+            shutil.copytree(DOCS / lang / "chapters", tmp_path / lang / "chapters")
+        for module in modules:
+            monkeypatch.setattr(module, "lang_dir", lambda lang: tmp_path / lang)
+        return tmp_path
+
+    return copy
 
 
 @pytest.fixture(scope="session")

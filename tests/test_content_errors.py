@@ -14,12 +14,8 @@ from handbook.paths import DOCS, LANGS, NOTEBOOKS
 
 
 @pytest.fixture
-def chapters(tmp_path, monkeypatch):
-    """A copy of the chapters of both languages, which consistency reads instead of docs/."""
-    for lang in LANGS:
-        shutil.copytree(DOCS / lang / "chapters", tmp_path / lang / "chapters")
-    monkeypatch.setattr(consistency, "lang_dir", lambda lang: tmp_path / lang)
-    return tmp_path
+def chapters(chapter_copy):
+    return chapter_copy(consistency)
 
 
 def test_the_content_as_committed_agrees_with_itself():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import zipfile
 
@@ -33,11 +32,8 @@ def test_every_question_has_key_points_and_follow_ups(lang):
 
 
 @pytest.fixture
-def chapters(tmp_path, monkeypatch):
-    for lang in LANGS:
-        shutil.copytree(DOCS / lang / "chapters", tmp_path / lang / "chapters")
-    monkeypatch.setattr(practice, "lang_dir", lambda lang: tmp_path / lang)
-    return tmp_path
+def chapters(chapter_copy):
+    return chapter_copy(practice)
 
 
 def test_a_question_without_key_points_names_the_file_and_the_question(chapters):

@@ -34,7 +34,7 @@ from .paths import lang_dir
 SNIPPET_CHARS = {"zh": 90, "en": 200}
 QUESTION_LABEL = {"zh": ("题目：", "答案："), "en": ("Question:", "Answer:")}
 INDEX_DIR = "search"
-WORKER = "assets/javascripts/search-worker.js"   # docs/overrides/; named in main.html's config block
+WORKER = "assets/javascripts/search-worker.js"   # docs/overrides/; named in base.html's config block
 
 
 @dataclass

@@ -1,7 +1,7 @@
 /* The handbook's search engine, run as Material's search worker.
 
    Material's search interface stays as it is (box, keyboard, result list, highlighting on the target
-   page): main.html's config block names this file as the worker, the documented way to replace the
+   page): the config block (overrides/base.html) names this file as the worker, the documented way to replace the
    engine. Material sends SETUP with its index file, which the build reduced to its configuration and
    the name of the handbook's own index (scripts/handbook/search_index.py); this worker loads that index
    on the first real query, so a reader who never searches never downloads it, and answers every QUERY

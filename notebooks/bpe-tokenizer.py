@@ -1,6 +1,9 @@
 # %% [markdown] lang="zh"
 # # 实验：从零训练字节级 BPE 分词器
 #
+# 配套题目：第二部分《大模型内部原理》第 1 题[BPE、字节级 BPE、WordPiece 和 Unigram 分词有什么区别？](../chapters/llm-internals.md#q-subword-tokenizers)、
+# 第 2 题[同一段中文，为什么在不同模型里消耗的词元数差很多？词表该多大？](../chapters/llm-internals.md#q-tokenizer-vocabulary-size)。
+#
 # 大模型按**词元**（token）计算上下文长度、算力和价格，而一段文字切成多少个词元由分词器决定。
 # 训练流程里"在语料上训练子词分词器（如 BPE）"这一步（见[如何设计一个 AI 大模型训练流程？](../chapters/training-and-evaluation.md#q-training-pipeline)），
 # 本实验在 CPU 上从头做一遍。
@@ -14,6 +17,9 @@
 
 # %% [markdown] lang="en"
 # # Lab: a byte-level BPE tokenizer from scratch
+#
+# Accompanies, in Part 2: *How LLMs work inside*, question 1, [What is the difference between BPE, byte-level BPE, WordPiece and Unigram tokenization?](../chapters/llm-internals.md#q-subword-tokenizers)
+# and question 2, [Why does the same Chinese text cost very different numbers of tokens in different models? How large should the vocabulary be?](../chapters/llm-internals.md#q-tokenizer-vocabulary-size).
 #
 # A large model counts its context length, compute and price in **tokens**, and how many tokens a text becomes is
 # decided by the tokenizer. The pipeline step "train a subword tokenizer (such as BPE) on the corpus" (see

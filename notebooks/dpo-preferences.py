@@ -1,6 +1,8 @@
 # %% [markdown] lang="zh"
 # # 实验：DPO 偏好优化
 #
+# 配套题目：第二部分《微调与对齐》第 5 题[DPO 的原理是什么？IPO、KTO、ORPO、SimPO 各改了什么，什么时候用？](../chapters/fine-tuning-and-alignment.md#q-dpo-variants)。
+#
 # DPO（直接偏好优化，[Rafailov 等，arXiv:2305.18290](https://arxiv.org/abs/2305.18290)）不训练奖励模型，也不做强化学习采样，
 # 直接在偏好对（同一提示下的"被选中"回答 $y_w$ 和"被拒绝"回答 $y_l$）上最小化
 #
@@ -17,6 +19,8 @@
 
 # %% [markdown] lang="en"
 # # Lab: DPO preference optimization
+#
+# Accompanies, in Part 2: *Fine-tuning and alignment*, question 5, [How does DPO work? What do IPO, KTO, ORPO and SimPO change, and when is each used?](../chapters/fine-tuning-and-alignment.md#q-dpo-variants).
 #
 # DPO (direct preference optimization, [Rafailov et al., arXiv:2305.18290](https://arxiv.org/abs/2305.18290)) trains no reward
 # model and samples nothing with reinforcement learning: on preference pairs (a "chosen" answer $y_w$ and a "rejected" answer

@@ -1,6 +1,10 @@
 # %% [markdown] lang="zh"
 # # 实验：KV 缓存
 #
+# 配套题目：第二部分《大模型内部原理》第 4 题[MHA、MQA 和 GQA 有什么区别？KV 缓存能省多少？](../chapters/llm-internals.md#q-mha-mqa-gqa)；
+# 《推理与服务》第 1 题[预填充和解码有什么区别？为什么说解码受显存带宽限制？](../chapters/inference-and-serving.md#q-prefill-vs-decode)、
+# 第 2 题[KV 缓存是什么？它占多少显存，怎么算？](../chapters/inference-and-serving.md#q-kv-cache)。
+#
 # 自回归解码每步只新增一个词元，但注意力要用到前面**所有**位置的键（K）和值（V）。不缓存，就得每步把整段前文重新算一遍；
 # KV 缓存把每层算过的 K、V 存下来，新的一步只算新词元自己的那一份。
 #
@@ -13,6 +17,10 @@
 
 # %% [markdown] lang="en"
 # # Lab: the KV cache
+#
+# Accompanies, in Part 2: *How LLMs work inside*, question 4, [What is the difference between MHA, MQA and GQA? How much KV cache do they save?](../chapters/llm-internals.md#q-mha-mqa-gqa);
+# *Inference and serving*, question 1, [What is the difference between prefill and decode, and why is decode memory-bandwidth bound?](../chapters/inference-and-serving.md#q-prefill-vs-decode)
+# and question 2, [What is the KV cache, how much memory does it take, and how do you compute it?](../chapters/inference-and-serving.md#q-kv-cache).
 #
 # Autoregressive decoding adds one token per step, but attention needs the keys (K) and values (V) of **all** earlier
 # positions. Without a cache, every step recomputes the whole prefix; the KV cache stores each layer's K and V once

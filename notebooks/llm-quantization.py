@@ -1,6 +1,9 @@
 # %% [markdown] lang="zh"
 # # 实验：大模型的仅权重量化
 #
+# 配套题目：第二部分《推理与服务》第 9 题[权重量化和激活量化有什么区别？INT8、INT4、FP8 分别在什么情况下更快？](../chapters/inference-and-serving.md#q-weight-activation-quantization)、
+# 第 10 题[GPTQ、AWQ、SmoothQuant、GGUF 分别是什么？量化会损失多少质量？](../chapters/inference-and-serving.md#q-quantization-methods)。
+#
 # 量化把权重从 32 位或 16 位浮点数换成 8 位、4 位整数，外加少量缩放因子。参数个数不变，每个参数占的位数变少：
 # 模型更小，解码时要从内存读的字节也更少。代价是舍入误差，而误差有多大，主要取决于**多少个权重共用一个缩放因子**。
 #
@@ -14,6 +17,9 @@
 
 # %% [markdown] lang="en"
 # # Lab: weight-only quantization of an LLM
+#
+# Accompanies, in Part 2: *Inference and serving*, question 9, [What is the difference between weight and activation quantization, and when are INT8, INT4 and FP8 faster?](../chapters/inference-and-serving.md#q-weight-activation-quantization)
+# and question 10, [What are GPTQ, AWQ, SmoothQuant and GGUF, and how much quality does quantization cost?](../chapters/inference-and-serving.md#q-quantization-methods).
 #
 # Quantization replaces 32- or 16-bit floating-point weights with 8- or 4-bit integers plus a few scale factors. The
 # number of parameters stays the same; each takes fewer bits, so the model is smaller and decoding reads fewer bytes from

@@ -1,6 +1,9 @@
 # %% [markdown] lang="zh"
 # # 实验：LoRA 微调
 #
+# 配套题目：第二部分《微调与对齐》第 3 题[LoRA 是怎么工作的？秩、alpha、加在哪些矩阵上、怎么合并？还有哪些参数高效微调方法？](../chapters/fine-tuning-and-alignment.md#q-lora)、
+# 第 9 题[微调之后模型原有的能力下降了（灾难性遗忘），怎么减轻？](../chapters/fine-tuning-and-alignment.md#q-finetune-forgetting)。
+#
 # LoRA（低秩适配，[Hu 等，arXiv:2106.09685](https://arxiv.org/abs/2106.09685)）冻结预训练权重 $W_0$，只训练一个低秩的增量：
 #
 # $$W = W_0 + \frac{\alpha}{r}BA,\qquad A\in\mathbb{R}^{r\times d_\text{in}},\; B\in\mathbb{R}^{d_\text{out}\times r},\; r\ll\min(d_\text{in}, d_\text{out})$$
@@ -18,6 +21,9 @@
 
 # %% [markdown] lang="en"
 # # Lab: LoRA fine-tuning
+#
+# Accompanies, in Part 2: *Fine-tuning and alignment*, question 3, [How does LoRA work: rank, alpha, which matrices, merging? What other parameter-efficient methods are there?](../chapters/fine-tuning-and-alignment.md#q-lora)
+# and question 9, [After fine-tuning, the model has lost some of what it could do (catastrophic forgetting). How do you limit that?](../chapters/fine-tuning-and-alignment.md#q-finetune-forgetting).
 #
 # LoRA (low-rank adaptation, [Hu et al., arXiv:2106.09685](https://arxiv.org/abs/2106.09685)) freezes the pretrained weight
 # $W_0$ and trains only a low-rank update:

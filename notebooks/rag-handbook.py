@@ -1,6 +1,11 @@
 # %% [markdown] lang="zh"
 # # 实验：在本手册上做检索，并引用原文作答
 #
+# 配套题目：第二部分《检索增强与智能体》第 1 题[讲一讲一个 RAG 系统从文档入库到生成答案的完整流程。](../chapters/rag-and-agents.md#q-rag-pipeline)、
+# 第 3 题[稀疏检索、稠密检索和混合检索有什么区别？RRF 是怎么融合的？](../chapters/rag-and-agents.md#q-hybrid-retrieval)、
+# 第 6 题[怎么评估一个 RAG 系统？检索和回答分别看什么指标？](../chapters/rag-and-agents.md#q-rag-evaluation)、
+# 第 7 题[大模型为什么会产生幻觉？RAG 系统里怎么检测和减少幻觉？](../chapters/rag-and-agents.md#q-rag-hallucination)。
+#
 # 检索增强生成（RAG）先从知识库里找出相关段落，再让模型依据它们作答并给出出处
 # （[Lewis et al., arXiv:2005.11401](https://arxiv.org/abs/2005.11401)；本手册在
 # [如何进行大模型的产品化？](../chapters/product-strategy.md#q-productization)里把它列为问答系统的主流架构）。
@@ -13,6 +18,11 @@
 
 # %% [markdown] lang="en"
 # # Lab: search this handbook and answer by quoting it
+#
+# Accompanies, in Part 2: *RAG and agents*, question 1, [Walk me through a RAG system end to end, from ingesting documents to generating an answer.](../chapters/rag-and-agents.md#q-rag-pipeline),
+# question 3, [What is the difference between sparse, dense and hybrid retrieval, and how does RRF fuse them?](../chapters/rag-and-agents.md#q-hybrid-retrieval),
+# question 6, [How do you evaluate a RAG system? Which metrics for retrieval, which for the answers?](../chapters/rag-and-agents.md#q-rag-evaluation)
+# and question 7, [Why do large models hallucinate? How do you detect and reduce hallucination in a RAG system?](../chapters/rag-and-agents.md#q-rag-hallucination).
 #
 # Retrieval-augmented generation (RAG) first finds relevant passages in a knowledge base, then has the model answer from
 # them with citations ([Lewis et al., arXiv:2005.11401](https://arxiv.org/abs/2005.11401); this handbook names it the

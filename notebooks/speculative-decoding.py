@@ -1,6 +1,9 @@
 # %% [markdown] lang="zh"
 # # 实验：推测解码与解码策略
 #
+# 配套题目：第二部分《推理与服务》第 7 题[贪心解码、束搜索、温度、top-k、top-p 分别是什么？怎么选？](../chapters/inference-and-serving.md#q-decoding-strategies)、
+# 第 8 题[推测解码是怎么工作的？为什么说它是无损的？](../chapters/inference-and-serving.md#q-speculative-decoding)。
+#
 # 自回归解码每生成一个词元，大模型就要完整地前向一次，而且这些步骤只能一步接一步地做。推测解码（speculative decoding）
 # 让一个小的**草稿模型**先连续猜 $k$ 个词元，再让大的**目标模型**用**一次**前向（带 KV 缓存）给这 $k$ 个词元一起打分：
 # 从第一个草稿数起、目标模型认可的最长前缀被接受，再加上目标模型自己给出的一个词元。接受的草稿越多，目标模型的前向次数就省得越多
@@ -16,6 +19,9 @@
 
 # %% [markdown] lang="en"
 # # Lab: speculative decoding and decoding strategies
+#
+# Accompanies, in Part 2: *Inference and serving*, question 7, [What are greedy decoding, beam search, temperature, top-k and top-p, and how do you choose?](../chapters/inference-and-serving.md#q-decoding-strategies)
+# and question 8, [How does speculative decoding work, and why is it lossless?](../chapters/inference-and-serving.md#q-speculative-decoding).
 #
 # Autoregressive decoding runs one full forward pass of the large model per generated token, and the steps can only run
 # one after another. Speculative decoding lets a small **draft model** guess $k$ tokens in a row, then has the large

@@ -1,6 +1,9 @@
 # %% [markdown] lang="zh"
 # # 实验：结构化输出与工具调用
 #
+# 配套题目：第二部分《检索增强与智能体》第 8 题[函数调用是怎么工作的？怎么保证模型的输出符合 JSON Schema？](../chapters/rag-and-agents.md#q-function-calling)、
+# 第 9 题[ReAct 是什么？一个智能体由哪些部分组成（规划、记忆、工具）？](../chapters/rag-and-agents.md#q-agent-architecture)。
+#
 # 让模型"按 JSON 输出"，提示词和微调都只能提高合规的概率，不能保证。**约束解码**在每一步把会让输出偏离文法或 JSON Schema 的词元屏蔽掉，
 # 输出因此在构造上就合法：
 #
@@ -16,6 +19,9 @@
 
 # %% [markdown] lang="en"
 # # Lab: structured output and tool calling
+#
+# Accompanies, in Part 2: *RAG and agents*, question 8, [How does function calling work? How do you make sure the model's output conforms to a JSON Schema?](../chapters/rag-and-agents.md#q-function-calling)
+# and question 9, [What is ReAct? What are the parts of an agent (planning, memory, tools)?](../chapters/rag-and-agents.md#q-agent-architecture).
 #
 # Asking a model to "answer in JSON", by prompting or by fine-tuning, only makes conformance more likely; it does not guarantee
 # it. **Constrained decoding** masks, at every step, the tokens that would take the output off a grammar or JSON Schema, so the

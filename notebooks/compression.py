@@ -49,7 +49,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.nn.utils.prune as prune
 
-from labkit import accuracy, digits_loaders, digits_splits, fit, mlp, seed_everything, setup_plots
+from labkit import accuracy, digits_loaders, digits_splits, fit, mlp, seed_everything, setup_plots, time_call
 
 seed_everything(0, threads=1)  # small models: one thread is steadier on a shared CPU, and reproducible
 setup_plots()
@@ -142,15 +142,8 @@ def state_dict_bytes(model: nn.Module) -> int:
 
 
 def latency_ms(model: nn.Module, X: torch.Tensor, repeats: int) -> float:
-    times = []
     with torch.inference_mode():
-        for _ in range(3):
-            model(X)  # warm-up
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            model(X)
-            times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
+        return time_call(lambda: model(X), repeats, warmup=3) * 1e3
 
 
 def prune_linear_weights(model: nn.Module, amount: float, how: str = "global") -> nn.Module:

@@ -37,13 +37,12 @@
 # 4. works out the cache of Llama 3.1 8B, per token and for a 128k context, from its published `config.json`.
 
 # %%
-import statistics
 import time
 
 import matplotlib.pyplot as plt
 import torch
 
-from labkit import GPT, generate, handbook_gpt, seed_everything, setup_plots
+from labkit import GPT, generate, handbook_gpt, seed_everything, setup_plots, time_call
 
 seed_everything(0, threads=1)  # one thread: fastest for a tiny model on a shared CPU, and repeatable timings
 setup_plots()
@@ -252,22 +251,12 @@ def flops(new, context):
     return 2 * n_matmul * new + 4 * n_layers * d_model * new * context
 
 
-def median_seconds(fn):
-    fn()  # warm-up
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 rows = []
 with torch.no_grad():
     for L in LENGTHS:
         _, past = timing_model(seq[:, : L - 1], use_cache=True)  # the cache of the first L-1 positions
-        cached = median_seconds(lambda: timing_model(seq[:, L - 1 : L], past, use_cache=True))
-        uncached = median_seconds(lambda: timing_model(seq[:, :L]))
+        cached = time_call(lambda: timing_model(seq[:, L - 1 : L], past, use_cache=True), REPEATS)
+        uncached = time_call(lambda: timing_model(seq[:, :L]), REPEATS)
         rows.append((L, cached, uncached))
 
 print(f"{n_matmul:,} parameters in matrix multiplications, {n_layers} layers, d_model {d_model}")

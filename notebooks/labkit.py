@@ -9,6 +9,7 @@ import json
 import math
 import os
 import random
+import statistics
 import time
 from pathlib import Path
 
@@ -284,6 +285,25 @@ def limit_threads(n: int = 1) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=n)
+
+
+# --- timing (kv-cache, speculative-decoding, training-efficiency, compression) ---
+
+
+def time_call(fn, repeats: int = 10, stat=statistics.median, warmup: int = 1) -> float:
+    """Seconds one call of fn() takes: `stat` over `repeats` timed calls after `warmup` untimed ones.
+
+    The median describes a typical call; `stat=min` gives the run least disturbed by other processes, the number
+    Python's timeit documentation recommends reading.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return stat(times)
 
 
 # --- a small character-level GPT (gpt-from-scratch, kv-cache and the Part 2 labs built on it) ---

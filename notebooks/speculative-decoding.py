@@ -44,13 +44,11 @@
 
 # %%
 import math
-import statistics
-import time
 
 import matplotlib.pyplot as plt
 import torch
 
-from labkit import generate, handbook_char_data, handbook_gpt, next_token_probs, seed_everything, setup_plots
+from labkit import generate, handbook_char_data, handbook_gpt, next_token_probs, seed_everything, setup_plots, time_call
 
 seed_everything(0, threads=1)  # one thread: tiny models run fastest that way on a shared CPU, and timings repeat
 setup_plots()
@@ -409,45 +407,26 @@ plt.show()
 
 
 # %%
-def median_call(fn, repeats=30):
-    """Median wall time of fn() after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def best_of(fn, repeats=2):
-    """The fastest of a few runs of fn()."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 narrow = candidates["narrow (d_model 32, 1 layer)"][0]
 context, five = reference[0][:, :64], reference[0][:, 64:69]
 with torch.no_grad():
     caches = {name: m(context, use_cache=True)[1] for name, m in (("target", target), ("draft", draft), ("narrow", narrow))}
-    t_step = median_call(lambda: target(five[:, :1], caches["target"], use_cache=True))
-    t_verify = median_call(lambda: target(five, caches["target"], use_cache=True))
-    d_step = median_call(lambda: draft(five[:, :1], caches["draft"], use_cache=True))
-    n_step = median_call(lambda: narrow(five[:, :1], caches["narrow"], use_cache=True))
+    t_step = time_call(lambda: target(five[:, :1], caches["target"], use_cache=True), 30)
+    t_verify = time_call(lambda: target(five, caches["target"], use_cache=True), 30)
+    d_step = time_call(lambda: draft(five[:, :1], caches["draft"], use_cache=True), 30)
+    n_step = time_call(lambda: narrow(five[:, :1], caches["narrow"], use_cache=True), 30)
 c = d_step / t_step
 print(f"one cached step: target {t_step * 1e3:.2f} ms; half-depth draft {d_step * 1e3:.2f} ms (c = {c:.2f}); "
       f"narrow draft {n_step * 1e3:.2f} ms (c = {n_step / t_step:.2f})")
 print(f"the target scoring 5 tokens in one pass: {t_verify * 1e3:.2f} ms = {t_verify / t_step:.2f} x one step")
 
-t_plain = best_of(lambda: [generate(target, p, N_NEW) for p in prompts])
+t_plain = time_call(lambda: [generate(target, p, N_NEW) for p in prompts], 2, min, warmup=0)
 alpha_greedy = greedy_runs[1]["accepted"] / greedy_runs[1]["drafted"]
 print(f"plain greedy decoding, {n_tokens} tokens: {t_plain:.2f} s")
 for k in KS:
-    t_spec = best_of(lambda: [speculative_generate(target, draft, p, N_NEW, k) for p in prompts])
+    t_spec = time_call(lambda: [speculative_generate(target, draft, p, N_NEW, k) for p in prompts], 2, min, warmup=0)
     predicted = (1 - alpha_greedy ** (k + 1)) / ((1 - alpha_greedy) * (k * c + 1))
     print(f"speculative, k={k}: {t_spec:.2f} s, speed-up {t_plain / t_spec:.2f}x "
           f"(formula with measured alpha and c: {predicted:.2f}x)")

@@ -43,7 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from labkit import accuracy, digits_splits, mlp, seed_everything, setup_plots
+from labkit import accuracy, digits_splits, mlp, seed_everything, setup_plots, time_call
 
 seed_everything(0, threads=1)  # small models: one thread is steadier on a shared CPU, and reproducible
 setup_plots()
@@ -234,20 +234,9 @@ except OSError:
     print("CPU bf16 features: unknown (no /proc/cpuinfo)")
 
 
-def bench(fn, repeats: int = 10) -> float:
-    """Fastest of `repeats` timed runs after a warm-up (the run least disturbed by other processes)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 A, B = torch.randn(512, 512), torch.randn(512, 512)
-t_fp32 = bench(lambda: A @ B)
-t_bf16 = bench(lambda: A.bfloat16() @ B.bfloat16())
+t_fp32 = time_call(lambda: A @ B, 10, min)
+t_bf16 = time_call(lambda: A.bfloat16() @ B.bfloat16(), 10, min)
 print(f"512x512 matmul: fp32 {t_fp32 * 1e3:.1f} ms, bf16 (incl. casts) {t_bf16 * 1e3:.1f} ms")
 
 # %%
@@ -428,7 +417,7 @@ for segments in (0, 16, 4, 2):
     block_calls[0] = 0
     n_bytes, grads = saved_bytes_and_grads(deep, X_ck, y_ck)
     calls = block_calls[0]
-    seconds = bench(lambda: F.cross_entropy(deep(X_ck), y_ck).backward(), repeats=5)
+    seconds = time_call(lambda: F.cross_entropy(deep(X_ck), y_ck).backward(), 5, min)
     results[segments] = (n_bytes, grads, seconds, calls)
 deep.segments = 0
 

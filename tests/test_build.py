@@ -1,10 +1,13 @@
 """Both languages build strictly, online and offline, with a search index of their own, and Material's
 shipped files untouched."""
 import json
+import re
+from importlib import metadata
 from pathlib import Path
 
 from conftest import lang_root
 from handbook import build
+from handbook.paths import DOCS
 from handbook import page_html
 
 
@@ -45,6 +48,33 @@ def test_materials_shipped_files_are_byte_identical_in_the_build(any_site):
     changed = [f"{lang}: {p.relative_to(theme)}" for lang in ("zh", "en") for p in shipped
                if (lang_root(any_site, lang) / p.relative_to(theme)).read_bytes() != p.read_bytes()]
     assert not changed, changed
+
+
+LEADING_COMMENT = re.compile(r"\A\{#-.*?-#\}\n", re.S)  # Material's "automatically generated" notice
+COPY_HEADER = re.compile(r"\{#- Material's (\S+) \(([\d.]+)\) with (one|two|three) changes?(?:, in (two|three) places)?.*?-#\}\n", re.S)
+NUMBERS = ["one", "two", "three"]
+
+
+def test_template_copies_match_the_installed_material_but_for_their_declared_changes():
+    """A template copied from Material names its source, Material's version and how many changes it makes; an
+    upgrade of Material, or an edit that slips in another change, fails here until the copy is redone."""
+    import difflib
+
+    import material
+
+    theme = Path(material.__file__).parent / "templates"
+    copies = {}
+    for path in sorted((DOCS / "overrides").rglob("*.html")):
+        match = COPY_HEADER.match(path.read_text(encoding="utf-8"))
+        if match:
+            copies[path.name] = match
+            source, version, changes, places = match.groups()
+            assert version == metadata.version("mkdocs-material"), f"{path.name} copies Material {version}"
+            ours = path.read_text(encoding="utf-8")[match.end():].splitlines()
+            theirs = LEADING_COMMENT.sub("", (theme / source).read_text(encoding="utf-8"), count=1).splitlines()
+            hunks = [op for op in difflib.SequenceMatcher(None, theirs, ours, autojunk=False).get_opcodes() if op[0] != "equal"]
+            assert len(hunks) == NUMBERS.index(places or changes) + 1, (path.name, hunks)
+    assert set(copies) == {"base.html", "nav-item.html", "search.html"}
 
 
 def test_formulas_are_rendered_to_mathml_at_build_time(site):

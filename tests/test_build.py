@@ -84,6 +84,14 @@ def test_formulas_are_rendered_to_mathml_at_build_time(site):
     assert any("<math" in p.read_text(encoding="utf-8") for p in (site / "chapters").rglob("*.html"))
 
 
+def test_an_upright_word_in_a_formula_is_one_identifier():
+    from handbook.mathml import to_mathml
+
+    out = to_mathml(r"\mathrm{softmax}(z) + \mathrm{KL} + x y", display=False)
+    assert "<mi>softmax</mi>" in out and "<mi>KL</mi>" in out
+    assert 'mathvariant="normal"' not in out and "<mi>x</mi><mi>y</mi>" in out  # italic letters stay apart
+
+
 def test_name_and_whitespace_spans_go_and_the_code_text_stays():
     from bs4 import BeautifulSoup
 

@@ -1,15 +1,15 @@
-/* The search engine of docs/overrides/assets/javascripts/search-worker.js without a browser, for the fast
-   test loop: `node tests/search_engine.cjs <worker.js> <index.js>` reads a JSON list of queries on stdin
+/* The handbook's search engine (docs/overrides/assets/javascripts/search-engine.js) without a browser, for the
+   fast test loop: `node tests/search_engine.cjs <search-engine.js> <index.js>` reads a JSON list of queries on stdin
    and prints, for each, the locations its results land on, best first (tests/test_search.py). */
 "use strict";
 const fs = require("fs");
 const vm = require("vm");
-const [worker, index] = process.argv.slice(2);
-// both files are classic scripts, as the browser runs them; `module` tells the worker not to listen for messages
+const [engineFile, index] = process.argv.slice(2);
+// both files are classic scripts, as the browser runs them; `module` makes the engine export itself
 const scope = vm.createContext({ module: { exports: {} }, console });
 scope.self = scope;
 vm.runInContext(fs.readFileSync(index, "utf8"), scope);
-vm.runInContext(fs.readFileSync(worker, "utf8"), scope);
+vm.runInContext(fs.readFileSync(engineFile, "utf8"), scope);
 const engine = new scope.module.exports.Engine(scope.handbookIndex);
 const queries = JSON.parse(fs.readFileSync(0, "utf8"));
 const started = process.hrtime.bigint();

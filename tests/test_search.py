@@ -13,8 +13,8 @@ from handbook import search_golden, search_index
 from handbook.search_browser import search_each
 from handbook.paths import DOCS, LANGS
 
-WORKER = DOCS / "overrides" / search_index.WORKER
-ENGINE = DOCS.parent / "tests" / "search_engine.cjs"
+ENGINE = DOCS / "overrides" / search_index.ENGINE
+NODE_RUNNER = DOCS.parent / "tests" / "search_engine.cjs"
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +66,10 @@ def test_an_empty_or_blank_query_shows_no_error(browser, server):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_golden_queries_find_their_answers_without_a_browser(golden, lang, tmp_path):
-    """The worker's engine run by node on an index built from the sources: no lab run, no site build."""
+    """The engine run by node on an index built from the sources: no lab run, no site build."""
     index = tmp_path / f"handbook-{lang}.js"
     index.write_text(search_index.script(search_index.build(lang, directory_urls=True)), encoding="utf-8")
-    out = subprocess.run(["node", str(ENGINE), str(WORKER), str(index)],
+    out = subprocess.run(["node", str(NODE_RUNNER), str(ENGINE), str(index)],
                          input=json.dumps([q.text for q in golden[lang]]), capture_output=True, text=True, check=True)
     score = search_golden.score(golden[lang], json.loads(out.stdout)["results"])
     misses = "\n".join(f"  {q.text!r}: answer at {n}, top 3 {top}" for q, n, top in score.misses)
@@ -126,3 +126,30 @@ def test_chinese_queries_are_cut_with_the_index_dictionary(indexes):
     words = {w for group in indexes["zh"]["dict"].values() for w in group.split(" ")}
     assert {"召回率", "差分隐私", "数据并行", "注入"} <= words
     assert not [w for w in words if len(w) < 2]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_index_fits_its_budget(indexes, lang):
+    """The benchmark's budget, in the one-minute loop."""
+    import gzip
+
+    kb = len(gzip.compress(search_index.script(indexes[lang]).encode(), 6)) / 1024
+    assert kb <= search_index.BUDGET_KB, f"{lang} index {kb:.0f} KB gzip > {search_index.BUDGET_KB} KB"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_word_of_an_answer_stays_findable(indexes, lang):
+    """Past its first lines a question's prose is indexed as its vocabulary: no word of it is lost."""
+    from handbook import registry
+    from handbook.markdown_model import Page
+
+    entries = {d[1].split("#")[1]: d[3] for d in indexes[lang]["docs"] if d[0] == "q"}
+    for chapter in registry.load().chapters:
+        page = Page.read(DOCS / lang / "chapters" / f"{chapter['slug']}.md")
+        for h in page.questions():
+            section = page.section(h)
+            prose = "\n".join(line for line in page.plain(section.start, section.end, skip=("followups",)).split("\n")
+                              if not line.startswith(search_index.REFERENCES[lang]))
+            indexed = entries[h.id].lower()  # the engine finds a word anywhere in the text
+            lost = {w.lower() for _, w in search_index._words(prose) if w.lower() not in indexed}
+            assert not lost, f"{h.id}: {sorted(lost)[:10]} not in the index"

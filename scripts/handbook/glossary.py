@@ -78,8 +78,12 @@ def teach_segmenter() -> None:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    for surface in chinese_surfaces():
+    for surface in chinese_surfaces() - _taught:  # once each: every add_word also raises jieba's total count
         jieba.add_word(surface, freq=100000)
+        _taught.add(surface)
+
+
+_taught: set[str] = set()
 
 
 def _surfaces(term: str) -> list[str]:
@@ -89,6 +93,14 @@ def _surfaces(term: str) -> list[str]:
         return [term]
     name, inner = m.group(1).strip(), m.group(2).strip()
     return [name, inner] if re.fullmatch(r"[A-Z][A-Za-z0-9-]+", inner) else [name]
+
+
+@functools.lru_cache(maxsize=1)
+def name_pattern() -> re.Pattern:
+    """Every name of every term in either language (abbreviations and `aka` names included), as whole words."""
+    names = {n.lower() for t in terms() for n in [*_surfaces(t["zh"]), *_surfaces(t["en"]),
+                                                  *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())] if n}
+    return re.compile(r"(?<![A-Za-z0-9-])(?:{})(?![A-Za-z0-9-])".format(_trie(names)), re.I)
 
 
 @functools.lru_cache(maxsize=2)

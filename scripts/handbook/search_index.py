@@ -5,15 +5,19 @@ the text), the copy buttons' labels, the generated pages that repeat the questio
 questions and their answers. This index is built from the sources instead, through the Markdown model:
 
 - a question (kind "q"): its title, the first line of its answer (the result's snippet) and the prose
-  of its section, key points included, follow-ups, code and formulas left out;
-- a lab section ("l", prose only); a page's introduction ("i": a chapter's source note, a lab's
-  summary, the home page's lead) and its other sections ("p"); a glossary term ("g") with its definition;
+  of its section, key points included, follow-ups, code, formulas and the references line left out;
+  past its first VERBATIM_CHARS characters, the prose is kept as its vocabulary (each word once);
+- a lab section ("l"): its heading and first line (the lab's prose explains its code; the questions it
+  demonstrates hold the explanations); a page's introduction ("i": a chapter's source note, a lab's
+  summary, the home page's lead) and its other sections ("p"); a glossary term ("g") with its definition, for
+  the terms no question explains (a term that one explains leads to its questions through the synonyms);
 - for the zh site, the segmentation dictionary: jieba's words (with the glossary taught to it) that
   occur in the text, with jieba's own costs, so that the browser cuts a query as jieba cut the text;
 - the synonyms: every glossary term's names in both languages and its `aka` names, with the questions
   that explain it.
 
-docs/overrides/assets/javascripts/search-worker.js loads it on the first query and ranks.
+docs/overrides/assets/javascripts/search-worker.js loads it with the engine (search-engine.js) on the first
+query, and the engine ranks.
 Material's own index file becomes a stub that carries only the configuration and this file's name.
 """
 from __future__ import annotations
@@ -32,9 +36,16 @@ from .paths import lang_dir
 
 # what a result snippet holds: the first sentence(s) of the answer, cut near this many characters
 SNIPPET_CHARS = {"zh": 90, "en": 200}
+# How much of a question's prose is kept word for word (the short answer and a paragraph or two): there a
+# word counts each time it occurs and phrases match across words. Past it the index holds each further
+# word once, which keeps every word findable in two thirds of the bytes (BUDGET_KB).
+VERBATIM_CHARS = {"zh": 800, "en": 2000}
+REFERENCES = {"zh": "参考：", "en": "References:"}
+BUDGET_KB = 200   # gzip, per language: every reader downloads it on the first query (tests, scripts/bench.py)   # a question's sources, there to check it, not to find it
 QUESTION_LABEL = {"zh": ("题目：", "答案："), "en": ("Question:", "Answer:")}
 INDEX_DIR = "search"
 WORKER = "assets/javascripts/search-worker.js"   # docs/overrides/; named in base.html's config block
+ENGINE = "assets/javascripts/search-engine.js"   # docs/overrides/; the worker loads it on the first query
 
 
 @dataclass
@@ -79,6 +90,44 @@ def _clean_title(text: str) -> str:
     return re.sub(r"[*`]", "", registry.clean_title(text)).strip()
 
 
+# what a word is, for the vocabulary: a glossary name (kept whole: "teacher forcing"), a run of Han
+# characters (cut by jieba, taught the glossary), a Latin word
+_HAN_RUN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+_LATIN_WORD = r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*"
+
+
+def _words(text: str) -> list[tuple[int, str]]:
+    """The words of a text with where each ends."""
+    import jieba
+
+    glossary.teach_segmenter()
+    out = []
+    for m in re.finditer(f"({glossary.name_pattern().pattern})|({_HAN_RUN})|{_LATIN_WORD}", text, re.I):
+        if m.group(2):
+            end = m.start()
+            for w in jieba.cut(m.group(0), HMM=False):
+                end += len(w)
+                out.append((end, w))
+        else:
+            out.append((m.end(), m.group(0)))
+    return out
+
+
+def _condensed(text: str, keep: int) -> str:
+    """The text's first `keep` characters (to the end of the word there), then each word of the rest that is
+    not in them, once, in order of appearance; separated by a character that the engine reads as punctuation,
+    so no phrase spans two of them."""
+    words = _words(text)
+    cut = next((end for end, _ in words if end >= keep), len(text))
+    seen = {w.lower() for end, w in words if end <= cut}
+    rest = []
+    for end, w in words:
+        if end > cut and w.lower() not in seen:
+            seen.add(w.lower())
+            rest.append(w)
+    return text[:cut] + ("\n" + ";".join(rest) if rest else "")
+
+
 class _Builder:
     def __init__(self, lang: str, directory_urls: bool):
         self.lang, self.dirs = lang, directory_urls
@@ -92,8 +141,14 @@ class _Builder:
     def add(self, kind: str, page: int, anchor: str | None, title: str, text: str, paragraphs: list[str]) -> None:
         if not text.strip() and kind != "q":
             return
+        text = "\n".join(line for line in text.split("\n") if not line.startswith(REFERENCES[self.lang]))
+        snippet = _snippet(text, paragraphs, self.lang)
+        if kind == "q":
+            text = _condensed(text, max(snippet[1], VERBATIM_CHARS[self.lang]))
+        elif kind == "l":
+            text = text[: snippet[1]]
         location = self.pages[page][0] + (f"#{anchor}" if anchor else "")
-        self.docs.append(Doc(kind, location, _clean_title(title), text, _snippet(text, paragraphs, self.lang), page))
+        self.docs.append(Doc(kind, location, _clean_title(title), text, snippet, page))
 
     def markdown_page(self, src_uri: str) -> None:
         page = Page.read(lang_dir(self.lang) / src_uri)
@@ -126,6 +181,8 @@ class _Builder:
         pid = self.add_page("glossary.md", glossary.TITLE[self.lang])
         other = "en" if self.lang == "zh" else "zh"
         for t in glossary.terms():
+            if t.get("questions"):  # found through the questions that explain it (the synonyms name them)
+                continue
             definition = t[f"{self.lang}_def"]
             self.add("g", pid, glossary.anchor(t), f"{t[self.lang]} · {t[other]}", definition, [definition])
 

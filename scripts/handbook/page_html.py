@@ -18,6 +18,7 @@ import hashlib
 import html as html_lib
 import json
 import posixpath
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString
@@ -55,6 +56,21 @@ def unwrap_plain_tokens(soup: BeautifulSoup) -> None:
     for span in soup.find_all("span", class_=["n", "w"]):
         if span.get("class") in (["n"], ["w"]):
             span.unwrap()
+
+
+_VERBATIM = re.compile(r"<(pre|textarea|script|code)\b.*?</\1>", re.S)
+_INDENT = re.compile(r"\n[ \t]+")
+
+
+def strip_indentation(page: str) -> str:
+    """A whole page without the indentation of Material's templates (a line break stays, so the browser
+    collapses what is left exactly as before), except inside elements that keep their whitespace. Text
+    work on the rendered page, not a parse: it runs on every page of every build."""
+    out, end = [], 0
+    for m in _VERBATIM.finditer(page):
+        out += [_INDENT.sub("\n", page[end:m.start()]), m.group(0)]
+        end = m.end()
+    return "".join(out) + _INDENT.sub("\n", page[end:])
 
 
 # --- chapters ----------------------------------------------------------------------------------------
@@ -97,10 +113,21 @@ def add_copy_buttons(soup: BeautifulSoup, page_url: str, lang: str) -> None:
     page loads; handbook.js copies its data-url (the hosted URL, also when reading offline)."""
     label, hint = COPY_LINK[lang]
     for heading in soup.find_all(["h2", "h3"], id=lambda i: bool(i) and i.startswith("q-")):
-        button = soup.new_tag("button", attrs={"type": "button", "class": "q-copy", "data-search-exclude": "",
+        button = soup.new_tag("button", attrs={"type": "button", "class": "q-copy",
                                                "title": hint, "data-url": f"{page_url}#{heading['id']}"})
         button.string = label
         heading.append(button)
+
+
+PRACTICE_TOGGLE = {"zh": "练习模式", "en": "Practice mode"}
+
+
+def add_practice_toggle(soup: BeautifulSoup, lang: str) -> None:
+    """The practice-mode switch under a chapter's title. It is in the page, so that practice.js needs to load
+    only when the reader turns the mode on (handbook.js); practice.css hides it without JavaScript."""
+    button = soup.new_tag("button", attrs={"type": "button", "class": "practice-toggle md-button", "aria-pressed": "false"})
+    button.string = PRACTICE_TOGGLE[lang]
+    soup.find("h1").insert_after(button)
 
 
 PROMPT = ("题目：", "Question:")   # Part 1 restates the article's question before the answer
@@ -138,6 +165,7 @@ def article(html: str, lang: str, page_url: str | None, canonical: dict[str, str
         add_tooltips(soup, lang)
         add_copy_buttons(soup, page_url, lang)
         mark_for_practice(soup, canonical)
+        add_practice_toggle(soup, lang)
     return str(soup)
 
 

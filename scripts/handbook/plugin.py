@@ -15,7 +15,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
-from . import anki, consistency, glossary, knowledge, lab_sources, notebook_pages, page_html, practice_page, registry, search_index, urls
+from . import anki, consistency, css_prune, glossary, knowledge, lab_sources, notebook_pages, page_html, practice_page, registry, search_index, urls
 from .markdown_model import Page
 from .paths import LANGS, lang_dir
 
@@ -34,6 +34,9 @@ GENERATED = {
 # ... so "edit this page" on them opens the file they are generated from (errata: the chapters themselves)
 GENERATED_FROM = {"questions.md": "docs/registry.yml", "paths.md": "docs/paths.yml",
                   "glossary.md": "docs/glossary.yml", "labs/index.md": "docs/registry.yml"}
+# Material's stylesheets reduced to the rules the pages can match (main.html links these)
+MATERIAL_CSS = {"assets/stylesheets/material-used.css": "assets/stylesheets/main.*.min.css",
+                "assets/stylesheets/palette-used.css": "assets/stylesheets/palette.*.min.css"}
 LAB_LINE = {"zh": "相关实验：", "en": "Related labs: "}
 
 
@@ -41,12 +44,31 @@ def _lang(config) -> str:
     return config.theme["language"]
 
 
-def _material_bundle(config) -> str:
-    """The path of Material's bundle (its name carries a hash), loaded by main.html's scripts block."""
-    found = [p for d in config.theme.dirs for p in Path(d).glob("assets/javascripts/bundle.*.min.js")]
+def _material_asset(config, pattern: str) -> Path:
+    """One of Material's hashed assets (assets/javascripts/bundle.*.min.js, ...) in the theme."""
+    found = [p for d in config.theme.dirs for p in Path(d).glob(pattern)]
     if len(found) != 1:
-        raise PluginError(f"expected one Material bundle in the theme, found {found}; is mkdocs-material installed as pinned?")
-    return found[0].relative_to(found[0].parents[2]).as_posix()
+        raise PluginError(f"expected one {pattern} in the theme, found {found}; is mkdocs-material installed as pinned?")
+    return found[0]
+
+
+def _site_path(asset: Path) -> str:
+    return asset.relative_to(asset.parents[2]).as_posix()
+
+
+def _write_material_css(config, page_classes: set[str]) -> None:
+    """Material's stylesheets without the rules no page can match (css_prune): classes come from the built
+    pages and from every script that may add one (Material's bundle, the handbook's own); the palette's
+    colours and schemes are the ones mkdocs.yml configures, the only ones its switch can select."""
+    scripts = {p for d in config.theme.dirs for p in Path(d).glob("assets/javascripts/*.js")}
+    used = page_classes.union(*(css_prune.names_in_script(p.read_text(encoding="utf-8")) for p in scripts))
+    palette = config.theme.get("palette") or []
+    palettes = palette if isinstance(palette, list) else [palette]
+    allowed = {f"data-md-color-{key}": {p.get(key, "default" if key == "scheme" else "indigo") for p in palettes}
+               for key in ("scheme", "primary", "accent")}
+    for target, pattern in MATERIAL_CSS.items():
+        css = _material_asset(config, pattern).read_text(encoding="utf-8")
+        (Path(config.site_dir) / target).write_text('@charset "UTF-8";\n' + css_prune.prune(css, used, allowed), encoding="utf-8")
 
 
 def _check_heading_ids(page: Page, where: str) -> None:
@@ -117,7 +139,10 @@ class HandbookPlugin(BasePlugin):
             glossary.teach_segmenter()
         else:  # one setting (HANDBOOK_SITE_URL) for both: the en site is served under the zh one
             config.site_url = knowledge.hosted_root(config.site_url, "zh") + "en/"
-        config.extra["material_bundle"] = _material_bundle(config)
+        # main.html: Material's bundle, loaded after the first paint; its stylesheet, reduced to what the pages use
+        config.extra["material_bundle"] = _site_path(_material_asset(config, "assets/javascripts/bundle.*.min.js"))
+        config.extra["material_css"], config.extra["material_palette"] = MATERIAL_CSS
+        self.page_classes: set[str] = set()
         if not config.plugins["material/offline"].config.enabled:
             # the iframe-worker shim only lets search run from file://; hosted pages would block on it
             config.extra["polyfills"] = []
@@ -149,7 +174,12 @@ class HandbookPlugin(BasePlugin):
         # the handbook's own index replaces Material's (search_index.py): Material's search plugin skips the
         # page (documented front matter) instead of parsing its HTML for an index nobody loads
         page.meta["search"] = {"exclude": True}
-        page.meta["practice"] = page.file.src_uri.startswith("chapters/") or page.file.src_uri in ("questions.md", "practice.md")
+        # practice mode (main.html): a chapter loads practice.js when the reader turns the mode on (handbook.js);
+        # the question bank and the practice page show progress at once
+        if page.file.src_uri.startswith("chapters/"):
+            page.meta["practice"] = "on-demand"
+        elif page.file.src_uri in ("questions.md", "practice.md"):
+            page.meta["practice"] = "at-load"
         where = f"docs/{lang}/{page.file.src_uri}"
         parsed = Page(markdown, where)
         if not page.file.generated_by:
@@ -180,9 +210,14 @@ class HandbookPlugin(BasePlugin):
             page.edit_url = f"{edit}{source}" if source else None
         return context
 
+    def on_post_page(self, output, *, page, config):
+        self.page_classes |= css_prune.classes_in_html(output)
+        return page_html.strip_indentation(output)
+
     def on_post_build(self, *, config):
         lang = _lang(config)
         self.notebook_css.write(config.site_dir)
+        _write_material_css(config, self.page_classes)
         site = Path(config.site_dir)
         export = knowledge.export(knowledge.hosted_root(config.site_url, lang))
         (site / "questions.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -25,6 +25,27 @@
     link.href = link.href.split("#")[0] + window.location.hash;
   }, true);
 
+  /* Practice mode on a chapter: practice.js (next to this file) loads when the reader first turns the mode on,
+     or at once when it was left on; the first click is passed on to it. */
+  var practiceToggle = document.querySelector("button.practice-toggle");
+  if (practiceToggle) {
+    var practiceScript = document.currentScript.src.replace(/handbook\.js(\?.*)?$/, "practice.js");
+    var loadPractice = function (then) {
+      var script = document.createElement("script");
+      script.src = practiceScript;
+      script.onload = then;
+      document.body.appendChild(script);
+    };
+    if (document.documentElement.classList.contains("practice")) {
+      loadPractice();
+    } else {
+      practiceToggle.addEventListener("click", function first() {
+        practiceToggle.removeEventListener("click", first);
+        loadPractice(function () { practiceToggle.click(); });
+      });
+    }
+  }
+
   /* "Copy link" in every question heading: the hosted URL, even when reading offline. */
   function copy(text) {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);

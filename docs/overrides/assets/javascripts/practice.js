@@ -1,11 +1,11 @@
 /* Practice: a self-test on every chapter, the question bank's filters and progress marks, the mock
    interview page. Self-grades stay in this browser (localStorage), never sent anywhere; export and
-   import move them. Loaded on chapters, the question bank and the practice page (main.html); without
-   JavaScript every answer stays visible. */
+   import move them. The question bank and the practice page load it at once (main.html); a chapter when
+   the reader turns practice mode on (handbook.js). Without JavaScript every answer stays visible. */
 (function () {
   var zh = document.documentElement.lang.indexOf("zh") === 0;
   var T = zh ? {
-    mode: "练习模式", reveal: "显示要点", answer: "完整答案", knew: "会了", partly: "部分", notyet: "还不会",
+    reveal: "显示要点", answer: "完整答案", knew: "会了", partly: "部分", notyet: "还不会",
     grade: "自评", chapters: "章节", topics: "主题", levels: "难度", count: "题数", minutes: "每题分钟",
     start: "开始", next: "下一题", finish: "结束", print: "打印面试单", summary: "复习清单", of: " / ",
     none: "没有符合条件的题目。", fewer: "只有 {n} 道题符合条件，全部抽出。", ungraded: "未自评",
@@ -16,7 +16,7 @@
     isolated: "这个浏览器从本地磁盘打开页面时按文件隔离存储，进度不会在页面间共享；请在本页用导出 / 导入保存进度。",
     filter: "全部进度", todo: "还没掌握", unseen: "未自评过"
   } : {
-    mode: "Practice mode", reveal: "Show key points", answer: "Full answer", knew: "Knew it", partly: "Partly", notyet: "Not yet",
+    reveal: "Show key points", answer: "Full answer", knew: "Knew it", partly: "Partly", notyet: "Not yet",
     grade: "Self-grade", chapters: "Chapters", topics: "Topics", levels: "Difficulty", count: "Questions", minutes: "Minutes each",
     start: "Start", next: "Next question", finish: "Finish", print: "Print an interview sheet", summary: "Review list", of: " of ",
     none: "No question matches.", fewer: "Only {n} questions match; all are drawn.", ungraded: "not graded",
@@ -79,10 +79,9 @@
 
   /* ---- chapters: practice mode hides every answer behind a reveal ---------------------------------- */
   var heads = document.querySelectorAll(".md-content [data-canon]");
-  if (heads.length) {
-    var toggle = el("button", { type: "button", class: "practice-toggle md-button", "aria-pressed": String(root.classList.contains("practice")) }, T.mode);
-    var title = document.querySelector(".md-content h1");
-    title.parentNode.insertBefore(toggle, title.nextSibling);
+  var toggle = document.querySelector("button.practice-toggle");  /* in the page (page_html.py) */
+  if (heads.length && toggle) {
+    toggle.setAttribute("aria-pressed", String(root.classList.contains("practice")));
     var drills = function () {
       heads.forEach(function (h) {
         var parts = document.querySelectorAll('[data-q="' + h.id + '"]');

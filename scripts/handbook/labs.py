@@ -49,7 +49,8 @@ class Result:
 def _shared_inputs() -> list[Path]:
     """Files every lab may read: helper modules and data next to the labs, and the locked environment
     (requirements.lock, not pyproject.toml, whose tool settings do not change what a lab computes)."""
-    modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in lab_sources.slugs()]
+    labs = set(lab_sources.slugs())
+    modules = [p for p in sorted(NOTEBOOKS.glob("*.py")) if p.stem not in labs]
     data = sorted(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     return modules + data + [ROOT / "requirements.lock"]
 
@@ -118,27 +119,28 @@ def _cell(nb: nbformat.NotebookNode, index: int | None) -> str:
 
 
 def localise(slug: str, executed: nbformat.NotebookNode, seconds: float, lang: str) -> nbformat.NotebookNode:
-    """The notebook a reader of `lang` gets: that language's prose, the shared executed code cells."""
+    """The notebook a reader of `lang` gets: that language's prose, the shared executed code cells. Cells are
+    built as plain dicts: nbformat.writes validates the whole notebook once (new_*_cell would validate each)."""
     lab = lab_sources.read(slug)
     outputs = iter(executed.cells)
     cells, costed = [], False
     for cell in lab.cells:
         if cell.cell_type == "code":
             ran = next(outputs)
-            code = nbformat.v4.new_code_cell(cell.source, outputs=ran.outputs, execution_count=ran.execution_count)
-            cells.append(code)
+            cells.append(nbformat.from_dict({"cell_type": "code", "metadata": {}, "source": cell.source,
+                                             "outputs": ran.outputs, "execution_count": ran.execution_count}))
         elif cell.metadata.get("lang", lang) == lang:
             text = mathml.render_markdown(cell.source)
             if not costed:  # the cost goes right under the title and source note
                 text += "\n\n" + COST[lang].format(s=max(1, round(seconds)))
                 costed = True
-            cells.append(nbformat.v4.new_markdown_cell(text))
+            cells.append(nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": text}))
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(executed.metadata))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["handbook"] = {"heading_ids": lab_sources.heading_ids(slug), "seconds": round(seconds, 1)}
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{slug}-{i}"  # stable ids: unchanged labs give byte-identical files
     return nb
 
 

@@ -96,10 +96,12 @@ def _surfaces(term: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def name_pattern() -> re.Pattern:
-    """Every name of every term in either language (abbreviations and `aka` names included), as whole words."""
+def phrase_pattern() -> re.Pattern:
+    """Every name of several Latin words in either language (teacher forcing, KV cache), as whole words:
+    the names that a cut into words would split (jieba keeps the Chinese names whole, once taught)."""
     names = {n.lower() for t in terms() for n in [*_surfaces(t["zh"]), *_surfaces(t["en"]),
-                                                  *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())] if n}
+                                                  *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())]
+             if re.fullmatch(r"[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)+", n)}
     return re.compile(r"(?<![A-Za-z0-9-])(?:{})(?![A-Za-z0-9-])".format(_trie(names)), re.I)
 
 

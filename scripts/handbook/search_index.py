@@ -22,6 +22,7 @@ Material's own index file becomes a stub that carries only the configuration and
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -90,10 +91,15 @@ def _clean_title(text: str) -> str:
     return re.sub(r"[*`]", "", registry.clean_title(text)).strip()
 
 
-# what a word is, for the vocabulary: a glossary name (kept whole: "teacher forcing"), a run of Han
-# characters (cut by jieba, taught the glossary), a Latin word
+# what a word is, for the vocabulary: a glossary name of several Latin words (kept whole: "teacher
+# forcing"), a run of Han characters (cut by jieba, taught the glossary), a Latin word
 _HAN_RUN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 _LATIN_WORD = r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*"
+
+
+@functools.lru_cache(maxsize=1)
+def _word_pattern() -> re.Pattern:
+    return re.compile(f"({glossary.phrase_pattern().pattern})|({_HAN_RUN})|{_LATIN_WORD}", re.I)
 
 
 def _words(text: str) -> list[tuple[int, str]]:
@@ -102,7 +108,7 @@ def _words(text: str) -> list[tuple[int, str]]:
 
     glossary.teach_segmenter()
     out = []
-    for m in re.finditer(f"({glossary.name_pattern().pattern})|({_HAN_RUN})|{_LATIN_WORD}", text, re.I):
+    for m in _word_pattern().finditer(text):
         if m.group(2):
             end = m.start()
             for w in jieba.cut(m.group(0), HMM=False):

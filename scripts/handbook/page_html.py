@@ -18,7 +18,6 @@ import hashlib
 import html as html_lib
 import json
 import posixpath
-import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString
@@ -56,21 +55,6 @@ def unwrap_plain_tokens(soup: BeautifulSoup) -> None:
     for span in soup.find_all("span", class_=["n", "w"]):
         if span.get("class") in (["n"], ["w"]):
             span.unwrap()
-
-
-_VERBATIM = re.compile(r"<(pre|textarea|script|code)\b.*?</\1>", re.S)
-_INDENT = re.compile(r"\n[ \t]+")
-
-
-def strip_indentation(page: str) -> str:
-    """A whole page without the indentation of Material's templates (a line break stays, so the browser
-    collapses what is left exactly as before), except inside elements that keep their whitespace. Text
-    work on the rendered page, not a parse: it runs on every page of every build."""
-    out, end = [], 0
-    for m in _VERBATIM.finditer(page):
-        out += [_INDENT.sub("\n", page[end:m.start()]), m.group(0)]
-        end = m.end()
-    return "".join(out) + _INDENT.sub("\n", page[end:])
 
 
 # --- chapters ----------------------------------------------------------------------------------------

@@ -212,7 +212,7 @@ class HandbookPlugin(BasePlugin):
 
     def on_post_page(self, output, *, page, config):
         self.page_classes |= css_prune.classes_in_html(output)
-        return page_html.strip_indentation(output)
+        return output
 
     def on_post_build(self, *, config):
         lang = _lang(config)

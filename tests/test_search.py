@@ -148,8 +148,7 @@ def test_every_word_of_an_answer_stays_findable(indexes, lang):
         page = Page.read(DOCS / lang / "chapters" / f"{chapter['slug']}.md")
         for h in page.questions():
             section = page.section(h)
-            prose = "\n".join(line for line in page.plain(section.start, section.end, skip=("followups",)).split("\n")
-                              if not line.startswith(search_index.REFERENCES[lang]))
+            prose = search_index.without_references(page.plain(section.start, section.end, skip=("followups",)), lang)
             indexed = entries[h.id].lower()  # the engine finds a word anywhere in the text
             lost = {w.lower() for _, w in search_index._words(prose) if w.lower() not in indexed}
             assert not lost, f"{h.id}: {sorted(lost)[:10]} not in the index"

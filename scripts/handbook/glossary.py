@@ -56,8 +56,7 @@ def synonyms() -> list[list[list[str]]]:
     as one term and ranks those questions first."""
     out = []
     for t in terms():
-        names = [*_surfaces(t["zh"]), *_surfaces(t["en"]), *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())]
-        names = list(dict.fromkeys(n for n in names if n))
+        names = list(dict.fromkeys(n for n in _names(t) if n))
         if len({n.lower() for n in names}) > 1 or t.get("questions"):
             out.append([names, list(t.get("questions", ()))])
     return out
@@ -86,6 +85,11 @@ def teach_segmenter() -> None:
 _taught: set[str] = set()
 
 
+def _names(term: dict) -> list[str]:
+    """A term's names in both languages: each name's forms in running text, then its `aka` names."""
+    return [*_surfaces(term["zh"]), *_surfaces(term["en"]), *term.get("aka", {}).get("zh", ()), *term.get("aka", {}).get("en", ())]
+
+
 def _surfaces(term: str) -> list[str]:
     """The forms a term takes in running text: `large language model (LLM)` -> the name and `LLM`."""
     m = re.match(r"^(.*?)\s*[（(]([^）)]+)[）)]$", term)
@@ -99,9 +103,7 @@ def _surfaces(term: str) -> list[str]:
 def phrase_pattern() -> re.Pattern:
     """Every name of several Latin words in either language (teacher forcing, KV cache), as whole words:
     the names that a cut into words would split (jieba keeps the Chinese names whole, once taught)."""
-    names = {n.lower() for t in terms() for n in [*_surfaces(t["zh"]), *_surfaces(t["en"]),
-                                                  *t.get("aka", {}).get("zh", ()), *t.get("aka", {}).get("en", ())]
-             if re.fullmatch(r"[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)+", n)}
+    names = {n.lower() for t in terms() for n in _names(t) if re.fullmatch(r"[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)+", n)}
     return re.compile(r"(?<![A-Za-z0-9-])(?:{})(?![A-Za-z0-9-])".format(_trie(names)), re.I)
 
 

@@ -41,8 +41,8 @@ SNIPPET_CHARS = {"zh": 90, "en": 200}
 # word counts each time it occurs and phrases match across words. Past it the index holds each further
 # word once, which keeps every word findable in two thirds of the bytes (BUDGET_KB).
 VERBATIM_CHARS = {"zh": 800, "en": 2000}
-REFERENCES = {"zh": "参考：", "en": "References:"}
-BUDGET_KB = 200   # gzip, per language: every reader downloads it on the first query (tests, scripts/bench.py)   # a question's sources, there to check it, not to find it
+REFERENCES = {"zh": "参考：", "en": "References:"}   # a question's sources, there to check it, not to find it
+BUDGET_KB = 200   # gzip, per language: every reader downloads it on the first query (tests, scripts/bench.py)
 QUESTION_LABEL = {"zh": ("题目：", "答案："), "en": ("Question:", "Answer:")}
 INDEX_DIR = "search"
 WORKER = "assets/javascripts/search-worker.js"   # docs/overrides/; named in base.html's config block
@@ -119,6 +119,11 @@ def _words(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def without_references(text: str, lang: str) -> str:
+    """Plain text (a block per line) without its references lines."""
+    return "\n".join(line for line in text.split("\n") if not line.startswith(REFERENCES[lang]))
+
+
 def _condensed(text: str, keep: int) -> str:
     """The text's first `keep` characters (to the end of the word there), then each word of the rest that is
     not in them, once, in order of appearance; separated by a character that the engine reads as punctuation,
@@ -147,7 +152,7 @@ class _Builder:
     def add(self, kind: str, page: int, anchor: str | None, title: str, text: str, paragraphs: list[str]) -> None:
         if not text.strip() and kind != "q":
             return
-        text = "\n".join(line for line in text.split("\n") if not line.startswith(REFERENCES[self.lang]))
+        text = without_references(text, self.lang)
         snippet = _snippet(text, paragraphs, self.lang)
         if kind == "q":
             text = _condensed(text, max(snippet[1], VERBATIM_CHARS[self.lang]))

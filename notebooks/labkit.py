@@ -5,6 +5,8 @@ Everything here is imported by more than one lab; a helper used by one lab stays
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
@@ -530,16 +532,19 @@ def lm_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 
 @torch.no_grad()
-def held_out_loss(model: torch.nn.Module, ids: torch.Tensor, block_size: int) -> float:
+def held_out_loss(model: torch.nn.Module, ids: torch.Tensor, block_size: int, windows_per_pass: int = 64) -> float:
     """Mean next-token cross-entropy over a whole 1-D id tensor, cut into non-overlapping windows of `block_size`
-    (eval mode; the mode is restored). A window's first positions see little context, as at the start of any text."""
+    (eval mode; the mode is restored). A window's first positions see little context, as at the start of any text.
+    The windows go through the model `windows_per_pass` at a time: the same mean, about twice as fast on a CPU
+    as one pass whose logits outgrow the cache."""
     was_training = model.training
     model.eval()
     xs, ys = ids[:-1], ids[1:]
     n = (len(xs) // block_size) * block_size
-    loss = lm_loss(model, xs[:n].view(-1, block_size), ys[:n].view(-1, block_size)).item()
+    xs, ys = xs[:n].view(-1, block_size), ys[:n].view(-1, block_size)
+    total = sum(lm_loss(model, x, y).item() * len(x) for x, y in zip(xs.split(windows_per_pass), ys.split(windows_per_pass)))
     model.train(was_training)
-    return loss
+    return total / len(xs)
 
 
 def train_gpt(model: torch.nn.Module, train_ids: torch.Tensor, held_ids: torch.Tensor | None = None, steps: int = 300,
@@ -578,10 +583,49 @@ def handbook_gpt(steps: int = 300, seed: int = 0, block_size: int = 32, batch_si
     4 heads, 2 layers, about 0.46 M parameters) trained by `train_gpt` for `steps` steps. Uses its own random
     stream (`fork_rng`), so it neither depends on nor disturbs the caller's. Returns (model in eval mode,
     tokenizer, history of `train_gpt`); about 10-20 s on one CPU thread with the defaults.
+
+    The first call with given arguments trains; the weights and history are then kept in `MODEL_CACHE`, keyed by
+    the arguments, this file, the handbook text and torch's version, so the next lab that asks for the same model
+    loads it like a checkpoint instead of training it again (delete the folder to retrain).
     """
     tok, train_ids, held_ids = handbook_char_data(extra_chars=extra_chars)
-    with torch.random.fork_rng():
+    recipe = dict(steps=steps, seed=seed, block_size=block_size, batch_size=batch_size, extra_chars=extra_chars, **model_kwargs)
+    path = MODEL_CACHE / f"handbook-gpt-{_recipe_key(recipe)}.pt"
+    with torch.random.fork_rng(), _exclusive(path):
         torch.manual_seed(seed)
         model = GPT(tok.vocab_size, block_size, **model_kwargs)
+        if path.exists():
+            saved = torch.load(path, weights_only=True)
+            model.load_state_dict(saved["weights"])
+            model.eval()
+            return model, tok, saved["history"]
         history = train_gpt(model, train_ids, held_ids, steps=steps, batch_size=batch_size, seed=seed)
+        partial = path.with_suffix(".partial")
+        torch.save({"weights": model.state_dict(), "history": history}, partial)
+        partial.replace(path)  # whole or absent, even if the kernel dies mid-write
     return model, tok, history
+
+
+MODEL_CACHE = Path(os.environ.get("LAB_MODEL_CACHE") or Path(__file__).resolve().parent / ".cache")
+
+
+def _recipe_key(recipe: dict) -> str:
+    h = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode() + torch.__version__.encode())
+    for source in (Path(__file__), DATA_DIR / "handbook_zh.txt"):
+        h.update(source.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """Hold a lock beside `path`, so that a lab running alongside waits for a model being trained instead of
+    training it a second time. POSIX only; elsewhere the second lab just trains too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

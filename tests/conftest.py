@@ -62,6 +62,8 @@ def lab_results() -> dict:
             return slug, exc
 
     labs.remove_orphans()
+    if not REUSE_LAB_CACHE:
+        labs.forget_models()
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(run, registry.load().labs))
 

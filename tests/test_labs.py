@@ -20,9 +20,17 @@ def test_lab_runs_fresh_without_errors(lab_results, slug):
     assert result.seconds < 60, f"{slug} took {result.seconds:.0f} s; a lab must run in under 60 s on 2 cores"
 
 
-def test_all_labs_together_fit_the_budget(lab_results):
-    total = sum(r.seconds for r in lab_results.values() if not isinstance(r, Exception))
-    assert total < 8 * 60, f"labs took {total:.0f} s in all"
+# On average a lab takes at most this many seconds on 2 cores, two labs at a time. A budget per lab, not for all of
+# them: the 8 minutes set for 18 labs (26.7 s each) failed at 26 labs with none of them slow (524 s, 20.2 s each).
+MEAN_SECONDS = 22
+
+
+def test_labs_fit_the_budget_on_average(lab_results):
+    seconds = {slug: r.seconds for slug, r in lab_results.items() if not isinstance(r, Exception)}
+    mean = sum(seconds.values()) / len(seconds)
+    slowest = ", ".join(f"{slug} {seconds[slug]:.0f} s" for slug in sorted(seconds, key=seconds.get, reverse=True)[:3])
+    assert mean < MEAN_SECONDS, (f"labs took {sum(seconds.values()):.0f} s in all, {mean:.1f} s on average against a "
+                                 f"budget of {MEAN_SECONDS} s; the slowest: {slowest}")
 
 
 @pytest.mark.parametrize("slug", LABS)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from .paths import CACHE, LANGS, NOTEBOOKS, ROOT, lang_dir
 
 CELL_TIMEOUT = 180          # seconds; a lab should take well under a minute in all
 CACHE_DIR = CACHE / "labs"
+MODEL_CACHE = CACHE / "models"  # what labkit.handbook_gpt trains once for every lab that asks for the same model
 FORMAT_VERSION = "1"        # bump when the way notebooks are written changes
 COST = {
     "zh": "**运行成本：** CPU，约 {s} 秒（在 2 核 CPU 上实测，离线运行）。",
@@ -83,6 +85,7 @@ def _kernel_env(threads: int) -> dict:
         TRANSFORMERS_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         PYTHONPATH=os.pathsep.join(filter(None, [str(NOTEBOOKS), env.get("PYTHONPATH")])),
+        LAB_MODEL_CACHE=str(MODEL_CACHE),
     )
     return env
 
@@ -96,6 +99,7 @@ def execute(slug: str, threads: int = 0) -> tuple[nbformat.NotebookNode, float]:
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
         on_cell_start=lambda cell, cell_index: running.update(index=cell_index),
+        shutdown_kernel="immediate",  # the last cell is done: nothing to wait for while a busy kernel exits
     )
     start = time.perf_counter()
     try:
@@ -177,6 +181,11 @@ def unlisted_labs() -> list[str]:
     return [slug for slug in lab_sources.slugs() if slug not in listed]
 
 
+def forget_models() -> None:
+    """Empty the models labs share (labkit.handbook_gpt), so that the next labs train them again."""
+    shutil.rmtree(MODEL_CACHE, ignore_errors=True)
+
+
 def remove_orphans() -> None:
     """Delete generated notebooks whose lab source is gone, so no page outlives its lab."""
     live = set(lab_sources.slugs())
@@ -192,6 +201,8 @@ def run_all(slugs: list[str] | None = None, force: bool = False, jobs: int = 1) 
         raise LabError(f"notebooks/{unlisted[0]}.py is not listed under `labs:` in docs/registry.yml; add it there so it is on the site")
     slugs = slugs or registry.load().labs
     remove_orphans()
+    if force:
+        forget_models()
     jobs = max(1, jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:

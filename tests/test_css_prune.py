@@ -34,6 +34,12 @@ def test_attribute_values_outside_the_allowed_set_are_dropped():
     assert out.splitlines() == ["[data-md-color-primary=indigo]{color:#3f51b5}", "[data-x=y]{color:0}"]
 
 
+def test_selectors_testing_a_dropped_attribute_are_dropped():
+    css = "[data-sw] *,[data-sw] :after{transition:none}\n.a,[data-sw=x] .a{color:red}\n[data-other]{color:0}"
+    out = css_prune.prune(css, {"a"}, dropped=frozenset({"data-sw"}))
+    assert out.splitlines() == [".a{color:red}", "[data-other]{color:0}"]
+
+
 def test_classes_come_from_class_attributes_and_script_words():
     assert css_prune.classes_in_html('<p class="a b"><span class="c">x</span>') == {"a", "b", "c"}
     assert {"md-search__item", "q-open"} <= css_prune.names_in_script('el.classList.add("md-search__item"); x = "q-open"')

@@ -17,6 +17,7 @@ _GROUPS = ("@media", "@supports", "@layer", "@container")
 _CLASS_ATTR = re.compile(r'\bclass="([^"]*)"')
 _NAME = re.compile(r"-?[_a-zA-Z][\w-]*")
 _ATTR_VALUE = re.compile(r"\[([\w-]+)=[\"']?([\w-]+)[\"']?\]")
+_ATTR_NAME = re.compile(r"\[([\w-]+)")
 
 
 def _blocks(css: str):
@@ -75,9 +76,9 @@ def _matches_allowed(selector: str, allowed: dict[str, set[str]]) -> bool:
     return all(value in allowed[name] for name, value in _ATTR_VALUE.findall(selector) if name in allowed)
 
 
-def prune(css: str, used: set[str], allowed: dict[str, set[str]] | None = None) -> str:
+def prune(css: str, used: set[str], allowed: dict[str, set[str]] | None = None, dropped: frozenset[str] = frozenset()) -> str:
     """The rules of `css` a page can match, given every class in `used` and, for the attributes in
-    `allowed`, the only values they take."""
+    `allowed`, the only values they take; selectors that test an attribute in `dropped` go too."""
     allowed = allowed or {}
     out = []
     for prelude, body in _blocks(_COMMENT.sub("", css)):
@@ -85,13 +86,14 @@ def prune(css: str, used: set[str], allowed: dict[str, set[str]] | None = None) 
             if not prelude.startswith("@charset"):  # only valid first in a file: write_shared_css adds one
                 out.append(prelude + ";")
         elif prelude.startswith(_GROUPS):
-            inner = prune(body, used, allowed)
+            inner = prune(body, used, allowed, dropped)
             if inner:
                 out.append(f"{prelude}{{{inner}}}")
         elif prelude.startswith("@"):
             out.append(f"{prelude}{{{body}}}")
         else:
-            kept = [s for s in _selectors(prelude) if _required_classes(s) <= used and _matches_allowed(s, allowed)]
+            kept = [s for s in _selectors(prelude) if _required_classes(s) <= used and _matches_allowed(s, allowed)
+                    and not dropped.intersection(_ATTR_NAME.findall(s))]
             if kept:
                 out.append(f"{','.join(s.strip() for s in kept)}{{{body.strip()}}}")
     return "\n".join(out)

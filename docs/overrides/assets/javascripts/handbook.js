@@ -81,10 +81,11 @@
   function focusScrollers(root) {  // root: the document, or a block that has just rendered (maybe a scroller itself)
     var found = Array.prototype.slice.call(root.querySelectorAll(SCROLLERS));
     if (root.matches && root.matches(SCROLLERS)) found.push(root);
-    found.forEach(function (el) {
-      if (el.hasAttribute("tabindex") || (el.checkVisibility && !el.checkVisibility({ contentVisibilityAuto: true }))) return;
-      if (el.scrollWidth > el.clientWidth) el.tabIndex = 0;
+    var wide = found.filter(function (el) {
+      if (el.hasAttribute("tabindex") || (el.checkVisibility && !el.checkVisibility({ contentVisibilityAuto: true }))) return false;
+      return el.scrollWidth > el.clientWidth;
     });
+    wide.forEach(function (el) { el.tabIndex = 0; });  // measure all, then change: one layout, not one per block
   }
   var mounted = false;  // Material wraps the tables in scrolling boxes when it mounts the page
   document.addEventListener("contentvisibilityautostatechange", function (event) {

@@ -103,3 +103,28 @@ def test_name_and_whitespace_spans_go_and_the_code_text_stays():
     assert str(soup) == (
         '<code><span class="k">def</span> <span class="nf">f</span><span class="p">(</span>x_1'
         '<span class="p">):</span> a<span class="o">&lt;</span><span class="nn">np</span></code>')
+
+
+def test_tables_and_display_formulas_are_wrapped_in_a_block_that_can_skip_rendering():
+    """content-visibility (handbook.css) cannot skip a table or a math box; a div around each can."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup('<p>x <math display="inline"></math></p><table><tr><td>1</td></tr></table>'
+                         '<math display="block"><mi>x</mi></math><div><table></table></div>', "html.parser")
+    page_html.wrap_tables_and_formulas(soup)
+    assert str(soup) == ('<p>x <math display="inline"></math></p><div><table><tr><td>1</td></tr></table></div>'
+                         '<div><math display="block"><mi>x</mi></math></div><div><table></table></div>')
+
+
+def test_every_content_table_keeps_material_style_and_no_table_or_formula_is_a_top_level_block(site):
+    """Material styles (and scrolls) only class-less tables, table:not([class]): practice mode marks the
+    wrapping div instead. A top-level table or formula would be laid out while the page loads."""
+    from bs4 import BeautifulSoup
+
+    tables = 0
+    for path in sorted(site.rglob("chapters/*/index.html")):
+        article = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").select_one(".md-content__inner")
+        tables += len(article.find_all("table"))
+        assert not article.select("table[class]"), path
+        assert not article.find_all(["table", "math"], recursive=False), path
+    assert tables > 20

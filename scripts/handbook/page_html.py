@@ -50,6 +50,16 @@ def render_math(soup: BeautifulSoup) -> None:
         el.replace_with(_parse(mathml.to_mathml(latex, display)))
 
 
+def wrap_tables_and_formulas(soup: BeautifulSoup) -> None:
+    """Each top-level table and display formula goes into a plain div. handbook.css lets off-screen blocks
+    skip rendering (content-visibility), which a table or a math box ignores (no size containment): the
+    tables and formulas of the longest chapter were laid out while it loaded, half its layout time. A table
+    also stays class-less when practice mode marks its question's parts, so Material still styles it."""
+    for el in soup.find_all(["table", "math"], recursive=False):
+        if el.name == "table" or el.get("display") == "block":
+            el.wrap(soup.new_tag("div"))
+
+
 def unwrap_plain_tokens(soup: BeautifulSoup) -> None:
     """Pygments' name (n) and whitespace (w) spans: drawn in the code's colour anyway."""
     for span in soup.find_all("span", class_=["n", "w"]):
@@ -144,6 +154,7 @@ def article(html: str, lang: str, page_url: str | None, canonical: dict[str, str
     """A Markdown page's content; `page_url` (the page's hosted URL) for a chapter, None otherwise."""
     soup = _parse(html)
     render_math(soup)
+    wrap_tables_and_formulas(soup)
     unwrap_plain_tokens(soup)
     if page_url:
         add_tooltips(soup, lang)

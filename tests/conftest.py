@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -55,17 +54,7 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def lab_results() -> dict:
     """Every lab executed in a fresh kernel (no cache): slug -> Result or the LabError it raised."""
-    def run(slug):
-        try:
-            return slug, labs.run_one(slug, force=not REUSE_LAB_CACHE, threads=max(1, (os.cpu_count() or 2) // 2))
-        except labs.LabError as exc:
-            return slug, exc
-
-    labs.remove_orphans()
-    if not REUSE_LAB_CACHE:
-        labs.forget_models()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, registry.load().labs))
+    return labs.run_each(registry.load().labs, force=not REUSE_LAB_CACHE, jobs=2)
 
 
 def _build(root: Path, offline: bool) -> Path:

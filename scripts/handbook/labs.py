@@ -199,14 +199,30 @@ def run_all(slugs: list[str] | None = None, force: bool = False, jobs: int = 1) 
     unlisted = unlisted_labs()
     if unlisted:
         raise LabError(f"notebooks/{unlisted[0]}.py is not listed under `labs:` in docs/registry.yml; add it there so it is on the site")
-    slugs = slugs or registry.load().labs
+    outcomes = run_each(slugs or registry.load().labs, force, jobs)
+    for outcome in outcomes.values():
+        if isinstance(outcome, LabError):
+            raise outcome
+    return list(outcomes.values())
+
+
+def run_each(slugs: list[str], force: bool = False, jobs: int = 1) -> dict[str, Result | LabError]:
+    """Every lab in `slugs`, `jobs` at a time, sharing the CPU: slug -> its Result, or the LabError it
+    raised (one lab's failure does not stop the others)."""
     remove_orphans()
     if force:
         forget_models()
     jobs = max(1, jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def run(slug: str):
+        try:
+            return slug, run_one(slug, force, threads)
+        except LabError as exc:
+            return slug, exc
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda s: run_one(s, force, threads), slugs))
+        return dict(pool.map(run, slugs))
 
 
 def timing_table(results: list[Result]) -> str:

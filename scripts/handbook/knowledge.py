@@ -89,8 +89,11 @@ def question_bank(lang: str) -> str:
 
 def _filter_form(lang: str, reg) -> str:
     """The filter controls, hidden without JavaScript (handbook.css), so that then nothing is hidden;
-    shown from the first paint otherwise, so nothing under them moves when handbook.js wires them up."""
+    shown from the first paint otherwise, with the count they show before any filter is chosen, so that
+    nothing under them moves when practice.js wires them up."""
     t = TEXT[lang]
+    total = str(sum(1 for q in reg.questions.values() if not q.same_as))
+    shown = t["shown"].replace("{n}", total).replace("{total}", total)  # what practice.js writes while nothing is filtered
     topics = "".join(f'<option value="{k}">{html.escape(v[lang])}</option>' for k, v in reg.topics.items())
     levels = "".join(f'<option value="{k}">{v}</option>' for k, v in DIFFICULTY[lang].items())
     return (
@@ -99,7 +102,7 @@ def _filter_form(lang: str, reg) -> str:
         f'<select name="difficulty" aria-label="{t["all_levels"]}"><option value="">{t["all_levels"]}</option>{levels}</select> '
         f'<select name="progress" aria-label="{t["all_progress"]}"><option value="">{t["all_progress"]}</option>'
         f'<option value="todo">{t["todo"]}</option><option value="unseen">{t["unseen"]}</option></select> '
-        f'<output></output></form>'
+        f'<output>{html.escape(shown)}</output></form>'
     )
 
 

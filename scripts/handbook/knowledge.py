@@ -70,9 +70,11 @@ def _link(q: registry.Question, title: str, prefix: str = "") -> str:
 
 def question_bank(lang: str) -> str:
     reg, names, t = registry.load(), registry.titles(lang), TEXT[lang]
-    out = [f"# {t['bank_title']}", "", t["bank_intro"], "", _filter_form(lang, reg), ""]
+    # a group of repeated questions is listed once, under its canonical question
+    listed = {topic: [q for q in reg.questions.values() if q.topic == topic and not q.same_as] for topic in reg.topics}
+    out = [f"# {t['bank_title']}", "", t["bank_intro"], "", _filter_form(lang, reg, sum(map(len, listed.values()))), ""]
     for topic, label in reg.topics.items():
-        canon = [q for q in reg.questions.values() if q.topic == topic and not q.same_as]
+        canon = listed[topic]
         if not canon:
             continue
         out += [f"## {label[lang]} {{#topic-{topic}}}", ""]
@@ -87,13 +89,12 @@ def question_bank(lang: str) -> str:
     return "\n".join(out)
 
 
-def _filter_form(lang: str, reg) -> str:
+def _filter_form(lang: str, reg, listed: int) -> str:
     """The filter controls, hidden without JavaScript (handbook.css), so that then nothing is hidden;
-    shown from the first paint otherwise, with the count they show before any filter is chosen, so that
-    nothing under them moves when practice.js wires them up."""
+    shown from the first paint otherwise, with the count they show before any filter is chosen (all
+    `listed` questions), so that nothing under them moves when practice.js wires them up."""
     t = TEXT[lang]
-    total = str(sum(1 for q in reg.questions.values() if not q.same_as))
-    shown = t["shown"].replace("{n}", total).replace("{total}", total)  # what practice.js writes while nothing is filtered
+    shown = t["shown"].replace("{n}", str(listed)).replace("{total}", str(listed))
     topics = "".join(f'<option value="{k}">{html.escape(v[lang])}</option>' for k, v in reg.topics.items())
     levels = "".join(f'<option value="{k}">{v}</option>' for k, v in DIFFICULTY[lang].items())
     return (

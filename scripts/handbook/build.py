@@ -1,6 +1,7 @@
 """Build both language sites, online (site/) or offline (site-offline/; release.py zips it)."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -34,8 +35,22 @@ def load(lang: str, root: Path = SITE, offline: bool = False, **overrides):
         return load_config(str(config_file(lang)), site_dir=str(site_dir(lang, root)), **overrides)
 
 
+@contextmanager
+def _rare_collections():
+    """A build makes millions of objects that live until it ends (parsed pages, HTML trees); with Python's
+    default threshold the cyclic garbage collector walked them ~1,300 times per language, a tenth of the
+    build's time. A generation-0 threshold of 50,000 makes it ~15 times."""
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def build_lang(lang: str, root: Path = SITE, offline: bool = False, dirty: bool = False) -> None:
-    mkdocs_build(load(lang, root, offline), dirty=dirty)  # strict: true in mkdocs.yml turns warnings into a failure
+    with _rare_collections():
+        mkdocs_build(load(lang, root, offline), dirty=dirty)  # strict: true in mkdocs.yml turns warnings into a failure
 
 
 def build_all(root: Path | None = None, offline: bool = False) -> Path:

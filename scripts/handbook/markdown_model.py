@@ -20,6 +20,8 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from .content import where
+
 # `### 3. 如何评估？ {#q-evaluate-llm}`: the explicit id of attr_list, with optional classes after it
 _HEADING_ID = re.compile(r"\s*\{\s*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
 _ATTR_LIST = re.compile(r"^\{:[^}]*\}$")        # a paragraph that is only `{: .class }` (attr_list)
@@ -130,6 +132,12 @@ class Page:
     def read(cls, path: Path) -> "Page":
         return _read(path, path.stat().st_mtime_ns)
 
+    @classmethod
+    def of(cls, text: str, where: str) -> "Page":
+        """A page's text parsed, or the page already parsed from the same text (the build checks the chapters
+        before it renders them: each is parsed once per build)."""
+        return _parse(text, where)
+
     # --- sections -------------------------------------------------------------------------------
 
     def section(self, heading: Heading) -> Section:
@@ -195,7 +203,12 @@ class Page:
 
 @functools.lru_cache(maxsize=256)
 def _read(path: Path, mtime_ns: int) -> Page:
-    return Page(path.read_text(encoding="utf-8"), str(path))
+    return _parse(path.read_text(encoding="utf-8"), where(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str, where_: str) -> Page:
+    return Page(text, where_)
 
 
 def inline_text(token: Token) -> str:

@@ -187,8 +187,10 @@ class HandbookPlugin(BasePlugin):
             page.meta["practice"] = "on-demand"
         elif page.file.src_uri in ("questions.md", "practice.md"):
             page.meta["practice"] = "at-load"
+        if page.file.src_uri.endswith(".ipynb"):
+            return markdown  # the notebook's JSON, not Markdown; its headings get their ids from lab_sources.heading_ids
         where = f"docs/{lang}/{page.file.src_uri}"
-        parsed = Page(markdown, where)
+        parsed = Page.of(markdown, where)
         if not page.file.generated_by:
             _check_heading_ids(parsed, where)
         if page.file.src_uri.startswith("chapters/"):

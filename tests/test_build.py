@@ -128,3 +128,35 @@ def test_every_content_table_keeps_material_style_and_no_table_or_formula_is_a_t
         assert not article.select("table[class]"), path
         assert not article.find_all(["table", "math"], recursive=False), path
     assert tables > 20
+
+
+def test_a_cached_page_result_is_reused_only_for_the_same_inputs_and_code(tmp_path, monkeypatch):
+    """page_cache keys a result by its inputs and the handbook's code: a change to either computes it again."""
+    from handbook import page_cache
+
+    monkeypatch.setattr(page_cache, "PAGE_CACHE", tmp_path)
+    calls = []
+
+    def compute(value):
+        calls.append(value)
+        return {"html": f"<p>{value}</p>"}
+
+    assert page_cache.remember(["article", "a"], lambda: compute("a")) == {"html": "<p>a</p>"}
+    assert page_cache.remember(["article", "a"], lambda: compute("again")) == {"html": "<p>a</p>"}
+    assert page_cache.remember(["article", "b"], lambda: compute("b")) == {"html": "<p>b</p>"}
+    assert calls == ["a", "b"]
+    monkeypatch.setattr(page_cache, "_code", lambda: "the handbook's code, edited")
+    assert page_cache.remember(["article", "a"], lambda: compute("a, new code")) == {"html": "<p>a, new code</p>"}
+    assert calls == ["a", "b", "a, new code"]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_chapters_cached_html_is_what_the_page_rewrite_gives(tmp_path, monkeypatch):
+    from handbook import page_cache
+
+    monkeypatch.setattr(page_cache, "PAGE_CACHE", tmp_path)
+    html = '<h1>T</h1><h2 id="q-x">Q</h2><p>LoRA <span class="arithmatex">\\(x^2\\)</span></p><table><tr><td>1</td></tr></table>'
+    args = (html, "en", "https://example.org/chapters/x/", {"q-x": "q-x"})
+    first = page_html.article(*args)
+    assert first == page_html.article(*args) == page_html._article(*args)
+    assert "<math" in first and 'data-url="https://example.org/chapters/x/#q-x"' in first and len(list(tmp_path.iterdir())) == 1

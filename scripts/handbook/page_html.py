@@ -9,8 +9,8 @@ each question heading a "copy link" button holding the question's hosted URL.
 Lab pages (mkdocs-jupyter): links to chapters point at this build's URLs, headings get the ids the
 executor chose, the ~590 KB of inlined Jupyter CSS goes to one shared stylesheet, MathJax's and
 Mermaid's unused script slots go, plots become lazy, sized WebP files with alt text naming their
-section, and a download button for the notebook leads the page. A lab page's result is cached by the
-page's content, since its parse is the slowest step of a rebuild.
+section, and a download button for the notebook leads the page. Each page's result is cached by what it is computed
+from (page_cache.py): these parses are most of a rebuild's time.
 """
 from __future__ import annotations
 
@@ -22,11 +22,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString
 
-from . import glossary, mathml, plots
-from .paths import CACHE
-
-FORMAT_VERSION = "2"     # bump when what notebook() produces changes, so cached lab pages are redone
-PAGE_CACHE = CACHE / "pages"
+from . import glossary, mathml, page_cache, plots
 SHARED_CSS = "assets/stylesheets/jupyter.css"
 COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
 DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}
@@ -152,6 +148,11 @@ def mark_for_practice(soup: BeautifulSoup, canonical: dict[str, str]) -> None:
 
 def article(html: str, lang: str, page_url: str | None, canonical: dict[str, str]) -> str:
     """A Markdown page's content; `page_url` (the page's hosted URL) for a chapter, None otherwise."""
+    inputs = ["article", html, lang, page_url, canonical, glossary.terms()]
+    return page_cache.remember(inputs, lambda: {"html": _article(html, lang, page_url, canonical)})["html"]
+
+
+def _article(html: str, lang: str, page_url: str | None, canonical: dict[str, str]) -> str:
     soup = _parse(html)
     render_math(soup)
     wrap_tables_and_formulas(soup)
@@ -190,20 +191,13 @@ class LabLinkError(LookupError):
 
 
 def notebook(html: str, page, files, lang: str, site_dir: str, directory_urls: bool, stylesheet: SharedStylesheet) -> str:
-    """A rendered notebook's content, light and self-contained (cached by content, see the module's doc)."""
+    """A rendered notebook's content, light and self-contained (cached, see the module's doc)."""
     heading_ids = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))["metadata"]["handbook"]["heading_ids"]
     _set_toc_ids(page, heading_ids)
     targets = {f.src_uri: f.url for f in files.documentation_pages()}
-    key = hashlib.sha256(json.dumps([FORMAT_VERSION, html, page.url, lang, directory_urls, heading_ids, sorted(targets.items())],
-                                    ensure_ascii=False).encode()).hexdigest()[:24]
-    cached = PAGE_CACHE / f"{key}.json"
-    if cached.exists():
-        entry = json.loads(cached.read_text(encoding="utf-8"))
-    else:
-        entry = _slim_notebook(html, page, targets, lang, heading_ids)
-        PAGE_CACHE.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-    css = (PAGE_CACHE / f"css-{entry['css']}.css").read_text(encoding="utf-8") if entry["css"] else ""
+    inputs = ["notebook", html, page.url, lang, directory_urls, heading_ids, targets]
+    entry = page_cache.remember(inputs, lambda: _slim_notebook(html, page, targets, lang, heading_ids))
+    css = (page_cache.PAGE_CACHE / f"css-{entry['css']}.css").read_text(encoding="utf-8") if entry["css"] else ""
     stylesheet.add(css, set(entry["classes"]))
     plots.publish(entry["plots"], site_dir)
     return entry["html"]
@@ -252,8 +246,7 @@ def _slim_notebook(html: str, page, targets: dict[str, str], lang: str, heading_
     css = "\n".join(s for s in styles if not s.lstrip().startswith("['"))  # skip a stringified list
     css_key = hashlib.sha256(css.encode()).hexdigest()[:16] if css else ""
     if css:
-        PAGE_CACHE.mkdir(parents=True, exist_ok=True)
-        (PAGE_CACHE / f"css-{css_key}.css").write_text(css, encoding="utf-8")
+        page_cache.write(f"css-{css_key}.css", css)
     wrapper = soup.find("div", class_="jupyter-wrapper")
     if wrapper is not None:
         wrapper.insert_before(soup.new_tag("link", rel="stylesheet", href=f"{base}{SHARED_CSS}"))

@@ -43,9 +43,7 @@ def deck(lang: str, root: str) -> genanki.Deck:
     """The deck of one language; `root` is that site's hosted URL (links open the hosted answer)."""
     reg, names, drills, label = registry.load(), registry.titles(lang), practice.all_questions(lang), LABELS[lang]
     out = genanki.Deck(DECK_ID[lang], DECK_NAME[lang])
-    for q in reg.questions.values():
-        if q.same_as:
-            continue
+    for q in reg.unique_questions():
         drill = drills[q.id]
         points = "".join(f"<li>{render_inline(p)}</li>" for p in drill.key_points)
         follow = "".join(

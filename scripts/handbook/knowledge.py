@@ -70,8 +70,7 @@ def _link(q: registry.Question, title: str, prefix: str = "") -> str:
 
 def question_bank(lang: str) -> str:
     reg, names, t = registry.load(), registry.titles(lang), TEXT[lang]
-    # a group of repeated questions is listed once, under its canonical question
-    listed = {topic: [q for q in reg.questions.values() if q.topic == topic and not q.same_as] for topic in reg.topics}
+    listed = {topic: [q for q in reg.unique_questions() if q.topic == topic] for topic in reg.topics}
     out = [f"# {t['bank_title']}", "", t["bank_intro"], "", _filter_form(lang, reg, sum(map(len, listed.values()))), ""]
     for topic, label in reg.topics.items():
         canon = listed[topic]

@@ -206,7 +206,7 @@ class HandbookPlugin(BasePlugin):
                 raise PluginError(str(exc)) from exc
         chapter_url = _twins(page, config)[lang] if page.file.src_uri.startswith("chapters/") else None
         reg = registry.load()
-        canonical = {q.id: q.same_as or q.id for q in reg.questions.values()}
+        canonical = {q.id: q.canonical_id for q in reg.questions.values()}
         return page_html.article(html, lang, chapter_url, canonical) + _moved_questions(page, files)
 
     def on_page_context(self, context, *, page, config, nav):

@@ -57,7 +57,7 @@ def page(lang: str, directory_urls: bool) -> str:
              "points": [render_inline(p) for p in drills[q.id].key_points],
              "followups": [[render_inline(f.text), _build_path(f.target, directory_urls) if f.target else None]
                            for f in drills[q.id].follow_ups]}
-            for q in reg.questions.values() if not q.same_as
+            for q in reg.unique_questions()
         ],
     }
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")

@@ -33,6 +33,11 @@ class Question:
     def editorial(self) -> bool:
         return self.article is None
 
+    @property
+    def canonical_id(self) -> str:
+        """The id a group of repeated questions is kept under: the question the others are `same_as`."""
+        return self.same_as or self.id
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -44,6 +49,10 @@ class Registry:
     def part(self, number: int) -> list[dict]:
         """The chapters of Part 1 (the five articles, corrected) or Part 2 (written for this handbook)."""
         return [c for c in self.chapters if c.get("part", 1) == number]
+
+    def unique_questions(self) -> list[Question]:
+        """Each question once: a group of repeated questions (`same_as`) by its canonical question, in registry order."""
+        return [q for q in self.questions.values() if not q.same_as]
 
 
 
@@ -115,7 +124,7 @@ def problems(reg: Registry) -> list[str]:
 
 def same_question_group(reg: Registry, qid: str) -> list[str]:
     """Every id asked as the same question as `qid` (itself included), in registry order."""
-    root = reg.questions[qid].same_as or qid
+    root = reg.questions[qid].canonical_id
     return [q.id for q in reg.questions.values() if q.id == root or q.same_as == root]
 
 

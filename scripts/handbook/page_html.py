@@ -9,8 +9,8 @@ each question heading a "copy link" button holding the question's hosted URL.
 Lab pages (mkdocs-jupyter): links to chapters point at this build's URLs, headings get the ids the
 executor chose, the ~590 KB of inlined Jupyter CSS goes to one shared stylesheet, MathJax's and
 Mermaid's unused script slots go, plots become lazy, sized WebP files with alt text naming their
-section, and a download button for the notebook leads the page. Each page's result is cached by what it is computed
-from (page_cache.py): these parses are most of a rebuild's time.
+section, and a download button for the notebook leads the page. Each page's result is cached by what
+it is computed from (page_cache.py): these parses are most of a rebuild's time.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Comment, NavigableString
 
 from . import glossary, mathml, page_cache, plots
+
 SHARED_CSS = "assets/stylesheets/jupyter.css"
 COPY_LINK = {"zh": ("复制链接", "复制这道题在网站上的链接"), "en": ("Copy link", "Copy the link to this question on the website")}
 DOWNLOAD = {"zh": "下载这个笔记本（.ipynb，中文说明）", "en": "Download this notebook (.ipynb, English prose)"}

@@ -198,7 +198,7 @@ def notebook(html: str, page, files, lang: str, site_dir: str, directory_urls: b
     targets = {f.src_uri: f.url for f in files.documentation_pages()}
     inputs = ["notebook", html, page.url, lang, directory_urls, heading_ids, targets]
     entry = page_cache.remember(inputs, lambda: _slim_notebook(html, page, targets, lang, heading_ids))
-    css = (page_cache.PAGE_CACHE / f"css-{entry['css']}.css").read_text(encoding="utf-8") if entry["css"] else ""
+    css = page_cache.read(f"css-{entry['css']}.css") if entry["css"] else ""
     stylesheet.add(css, set(entry["classes"]))
     plots.publish(entry["plots"], site_dir)
     return entry["html"]

@@ -125,7 +125,7 @@ def problems(reg: Registry) -> list[str]:
 def same_question_group(reg: Registry, qid: str) -> list[str]:
     """Every id asked as the same question as `qid` (itself included), in registry order."""
     root = reg.questions[qid].canonical_id
-    return [q.id for q in reg.questions.values() if q.id == root or q.same_as == root]
+    return [q.id for q in reg.questions.values() if q.canonical_id == root]
 
 
 def chapter_questions(lang: str, slug: str) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ WATCHED = [DOCS, NOTEBOOKS, ROOT / "mkdocs.yml", ROOT / "scripts" / "handbook"]
 
 
 def rebuild() -> None:
-    """`scripts/run build` in a fresh interpreter: an edit to the handbook's own code (watched) takes effect
+    """`python -m handbook build` in a fresh interpreter: an edit to the handbook's own code (watched) takes effect
     at once, and the page cache, keyed by that code, is never filled by modules older than their files."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "handbook", "build"], cwd=ROOT, capture_output=True, text=True)
